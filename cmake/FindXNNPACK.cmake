@@ -1,0 +1,16 @@
+# Debian's XNNPACK (libxnnpack-dev) ships no CMake or pkg-config files; this finds it and its
+# two companions and defines XNNPACK::XNNPACK.
+find_path(XNNPACK_INCLUDE_DIR xnnpack.h)
+find_library(XNNPACK_LIBRARY XNNPACK)
+find_library(XNNPACK_PTHREADPOOL_LIBRARY pthreadpool)
+find_library(XNNPACK_CPUINFO_LIBRARY cpuinfo)
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(XNNPACK REQUIRED_VARS
+  XNNPACK_LIBRARY XNNPACK_INCLUDE_DIR XNNPACK_PTHREADPOOL_LIBRARY XNNPACK_CPUINFO_LIBRARY)
+if(XNNPACK_FOUND AND NOT TARGET XNNPACK::XNNPACK)
+  add_library(XNNPACK::XNNPACK UNKNOWN IMPORTED)
+  set_target_properties(XNNPACK::XNNPACK PROPERTIES
+    IMPORTED_LOCATION "${XNNPACK_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${XNNPACK_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${XNNPACK_PTHREADPOOL_LIBRARY};${XNNPACK_CPUINFO_LIBRARY};Threads::Threads")
+endif()

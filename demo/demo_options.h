@@ -1,0 +1,25 @@
+#pragma once
+#include <string>
+
+#include "fovea/core/status.h"
+
+namespace fovea::demo {
+
+struct DemoOptions {
+  enum class Mode { kAuto, kWindow, kHeadless };
+  Mode mode = Mode::kAuto;
+  int frames = -1;  // -1: the mode's default (window: until closed; headless: one orbit)
+  int width = 0;    // 0: the mode's default
+  int height = 0;
+  std::string out_dir = "out";
+  std::string platform = "auto";  // headless: auto, egl-surfaceless or egl-device
+  std::string screenshot;         // window: save the last frame, panel included, as PNG
+  double gpu_budget_mb = 256.0;
+  bool help = false;
+};
+
+extern const char* const kDemoUsage;
+
+Result<DemoOptions> parse_demo_options(int argc, char** argv);
+
+}  // namespace fovea::demo
