@@ -97,8 +97,11 @@ void draw_panel(const render::GlPlatform& platform, const render::BuiltinScene& 
   const TimingSummary frames = history.summary();
   ImGui::Text("median %.2f ms (%.0f fps)   p95 %.2f ms", frames.median,
               frames.median > 0 ? 1000.0 / frames.median : 0.0, frames.p95);
-  ImGui::PlotLines("##frame_ms", history.ms.data(), history.count, history.next, nullptr, 0.0f,
-                   static_cast<float>(std::max(33.3, frames.max * 1.2)), ImVec2(-1, 60));
+  // Oldest sample first: a full ring starts at `next`, a filling one at 0.
+  const int oldest = history.count == kHistory ? history.next : 0;
+  ImGui::PlotLines("##frame_ms", history.ms.data(), history.count, oldest, nullptr, 0.0f,
+                   static_cast<float>(std::max(33.3, frames.max * 1.2)),
+                   ImVec2(ImGui::GetContentRegionAvail().x, 60));
 
   section("Memory budget");
   const render::GpuMemoryLedger& ledger = platform.gpu_memory();
@@ -113,7 +116,7 @@ void draw_panel(const render::GlPlatform& platform, const render::BuiltinScene& 
     ImGui::Text("  %-14s %8.2f MB", render::gpu_resource_kind_name(k),
                 static_cast<double>(ledger.current_bytes(k)) / 1048576.0);
   }
-  ImGui::TextDisabled("GL resources only, so far; models join this budget later.");
+  ImGui::TextDisabled("Counts GL resources; models join it later.");
 
   section("Scene");
   ImGui::Text("%d triangles, lit, textured, depth-tested", scene.triangle_count());
