@@ -95,8 +95,8 @@ Status run_headless_demo(const DemoOptions& options) {
   const std::string report = (std::filesystem::path(options.out_dir) / "report.json").string();
   FOVEA_RETURN_IF_ERROR(json.write_file(report));
 
-  std::printf("rendered %d frames at %dx%d: median %.2f ms, p95 %.2f ms per frame\n", frames,
-              width, height, summary.median, summary.p95);
+  std::printf("rendered %d frames at %dx%d: median %.2f ms, p95 %.2f ms per frame\n", frames, width,
+              height, summary.median, summary.p95);
   std::printf("wrote %s/frame_0000.png .. frame_%04d.png and %s\n", options.out_dir.c_str(),
               frames - 1, report.c_str());
   return Status::ok();

@@ -1,9 +1,9 @@
 #include "window_demo.h"
 
 #include <GLFW/glfw3.h>
-#include <imgui.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
 
 #include <algorithm>
 #include <array>
@@ -45,8 +45,8 @@ class ImGuiSession {
     ImGui::CreateContext();
     ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini dropped into the user's folder
     ImGui::StyleColorsDark();
-    ready_ = ImGui_ImplGlfw_InitForOpenGL(window, true) &&
-             ImGui_ImplOpenGL3_Init("#version 300 es");
+    ready_ =
+        ImGui_ImplGlfw_InitForOpenGL(window, true) && ImGui_ImplOpenGL3_Init("#version 300 es");
   }
   ~ImGuiSession() {
     ImGui_ImplOpenGL3_Shutdown();
@@ -89,9 +89,10 @@ void draw_panel(const render::GlPlatform& platform, const render::BuiltinScene& 
   const render::ContextInfo& info = platform.info();
   ImGui::Text("Renderer  %s", info.renderer.c_str());
   ImGui::Text("Version   %s", info.version.c_str());
-  ImGui::Text("Multiview %s   Timer queries %s",
-              info.caps.multiview2 ? "OVR_multiview2" : (info.caps.multiview ? "OVR_multiview" : "no"),
-              info.caps.timer_queries ? "yes" : "no");
+  ImGui::Text(
+      "Multiview %s   Timer queries %s",
+      info.caps.multiview2 ? "OVR_multiview2" : (info.caps.multiview ? "OVR_multiview" : "no"),
+      info.caps.timer_queries ? "yes" : "no");
 
   section("Frame time");
   const TimingSummary frames = history.summary();
@@ -174,8 +175,8 @@ Status run_window_demo(const DemoOptions& options) {
     }
     const bool last = options.frames > 0 && frame + 1 >= options.frames;
     if (last && !options.screenshot.empty()) {
-      FOVEA_RETURN_IF_ERROR(
-          render::write_png(options.screenshot, render::read_framebuffer(0, 0, size.width, size.height)));
+      FOVEA_RETURN_IF_ERROR(render::write_png(
+          options.screenshot, render::read_framebuffer(0, 0, size.width, size.height)));
       std::printf("wrote %s\n", options.screenshot.c_str());
     }
     platform.present();

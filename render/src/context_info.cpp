@@ -36,8 +36,8 @@ std::string ContextInfo::summary() const {
   char line[512];
   std::snprintf(line, sizeof line,
                 "%s (%s), %s, GLSL %s, max texture %d, multiview %s, timer queries %s, compute %s",
-                renderer.c_str(), vendor.c_str(), version.c_str(),
-                shading_language_version.c_str(), caps.max_texture_size,
+                renderer.c_str(), vendor.c_str(), version.c_str(), shading_language_version.c_str(),
+                caps.max_texture_size,
                 caps.multiview2 ? "OVR_multiview2" : (caps.multiview ? "OVR_multiview" : "no"),
                 caps.timer_queries ? "yes" : "no", caps.compute_shaders ? "yes" : "no");
   return line;

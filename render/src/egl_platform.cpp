@@ -6,8 +6,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,22 +17,34 @@ namespace {
 
 std::string egl_error_name(EGLint error) {
   switch (error) {
-    case EGL_SUCCESS: return "EGL_SUCCESS";
-    case EGL_NOT_INITIALIZED: return "EGL_NOT_INITIALIZED";
-    case EGL_BAD_ACCESS: return "EGL_BAD_ACCESS";
-    case EGL_BAD_ALLOC: return "EGL_BAD_ALLOC";
-    case EGL_BAD_ATTRIBUTE: return "EGL_BAD_ATTRIBUTE";
-    case EGL_BAD_CONFIG: return "EGL_BAD_CONFIG";
-    case EGL_BAD_CONTEXT: return "EGL_BAD_CONTEXT";
-    case EGL_BAD_DISPLAY: return "EGL_BAD_DISPLAY";
-    case EGL_BAD_MATCH: return "EGL_BAD_MATCH";
-    case EGL_BAD_PARAMETER: return "EGL_BAD_PARAMETER";
-    case EGL_BAD_SURFACE: return "EGL_BAD_SURFACE";
-    default: return "EGL error 0x" + [&] {
-      char buffer[16];
-      std::snprintf(buffer, sizeof buffer, "%04x", static_cast<unsigned>(error));
-      return std::string(buffer);
-    }();
+    case EGL_SUCCESS:
+      return "EGL_SUCCESS";
+    case EGL_NOT_INITIALIZED:
+      return "EGL_NOT_INITIALIZED";
+    case EGL_BAD_ACCESS:
+      return "EGL_BAD_ACCESS";
+    case EGL_BAD_ALLOC:
+      return "EGL_BAD_ALLOC";
+    case EGL_BAD_ATTRIBUTE:
+      return "EGL_BAD_ATTRIBUTE";
+    case EGL_BAD_CONFIG:
+      return "EGL_BAD_CONFIG";
+    case EGL_BAD_CONTEXT:
+      return "EGL_BAD_CONTEXT";
+    case EGL_BAD_DISPLAY:
+      return "EGL_BAD_DISPLAY";
+    case EGL_BAD_MATCH:
+      return "EGL_BAD_MATCH";
+    case EGL_BAD_PARAMETER:
+      return "EGL_BAD_PARAMETER";
+    case EGL_BAD_SURFACE:
+      return "EGL_BAD_SURFACE";
+    default:
+      return "EGL error 0x" + [&] {
+        char buffer[16];
+        std::snprintf(buffer, sizeof buffer, "%04x", static_cast<unsigned>(error));
+        return std::string(buffer);
+      }();
   }
 }
 
@@ -53,24 +63,6 @@ bool has_word(const char* list, const char* word) {
   return false;
 }
 
-// EGL hands out one EGLDisplay per (platform, native display) and eglTerminate ends it for every
-// user, so two platforms opened on the same display must not terminate it under each other.
-std::mutex display_users_mutex;
-std::map<EGLDisplay, int> display_users;
-
-void retain_display(EGLDisplay display) {
-  std::lock_guard lock(display_users_mutex);
-  ++display_users[display];
-}
-
-void release_display(EGLDisplay display) {
-  std::lock_guard lock(display_users_mutex);
-  if (--display_users[display] == 0) {
-    display_users.erase(display);
-    eglTerminate(display);
-  }
-}
-
 template <typename Function>
 Function egl_proc(const char* name) {
   return reinterpret_cast<Function>(eglGetProcAddress(name));
@@ -83,7 +75,9 @@ class EglPlatform final : public GlPlatform {
     if (display_ == EGL_NO_DISPLAY) return;
     eglMakeCurrent(display_, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     if (context_ != EGL_NO_CONTEXT) eglDestroyContext(display_, context_);
-    if (initialized_) release_display(display_);
+    // No eglTerminate: EGL gives one EGLDisplay per device to the whole process, so a host
+    // engine or a second fovea platform may be using it, and terminating would pull it from
+    // under them. The display stays initialised until the process ends.
   }
 
   PlatformKind kind() const noexcept override { return kind_; }
@@ -97,8 +91,6 @@ class EglPlatform final : public GlPlatform {
   Status initialize() {
     EGLint major = 0, minor = 0;
     if (!eglInitialize(display_, &major, &minor)) return egl_failure("eglInitialize");
-    retain_display(display_);
-    initialized_ = true;
     const char* display_extensions = eglQueryString(display_, EGL_EXTENSIONS);
     if (!has_word(display_extensions, "EGL_KHR_surfaceless_context"))
       return Status(ErrorCode::kUnavailable,
@@ -106,11 +98,16 @@ class EglPlatform final : public GlPlatform {
                     "needs");
     if (!eglBindAPI(EGL_OPENGL_ES_API)) return egl_failure("eglBindAPI(EGL_OPENGL_ES_API)");
 
-    const EGLint config_attributes[] = {EGL_RENDERABLE_TYPE, EGL_OPENGL_ES3_BIT,
-                                        EGL_SURFACE_TYPE,    EGL_DONT_CARE,
-                                        EGL_RED_SIZE,        8,
-                                        EGL_GREEN_SIZE,      8,
-                                        EGL_BLUE_SIZE,       8,
+    const EGLint config_attributes[] = {EGL_RENDERABLE_TYPE,
+                                        EGL_OPENGL_ES3_BIT,
+                                        EGL_SURFACE_TYPE,
+                                        EGL_DONT_CARE,
+                                        EGL_RED_SIZE,
+                                        8,
+                                        EGL_GREEN_SIZE,
+                                        8,
+                                        EGL_BLUE_SIZE,
+                                        8,
                                         EGL_NONE};
     EGLConfig config = nullptr;
     EGLint config_count = 0;
@@ -121,8 +118,8 @@ class EglPlatform final : public GlPlatform {
     }
     // Ask for 3.2 first (compute, geometry shaders); drivers that stop at 3.0 still qualify.
     for (const EGLint minor_version : {2, 1, 0}) {
-      const EGLint context_attributes[] = {EGL_CONTEXT_MAJOR_VERSION, 3,
-                                           EGL_CONTEXT_MINOR_VERSION, minor_version, EGL_NONE};
+      const EGLint context_attributes[] = {EGL_CONTEXT_MAJOR_VERSION, 3, EGL_CONTEXT_MINOR_VERSION,
+                                           minor_version, EGL_NONE};
       context_ = eglCreateContext(display_, config, EGL_NO_CONTEXT, context_attributes);
       if (context_ != EGL_NO_CONTEXT) break;
     }
@@ -130,8 +127,8 @@ class EglPlatform final : public GlPlatform {
     FOVEA_RETURN_IF_ERROR(make_current());
     info_ = query_context_info();
     if (info_.major < 3)
-      return Status(ErrorCode::kUnavailable,
-                    "the context reports OpenGL ES " + info_.version + "; fovea needs 3.0 or later");
+      return Status(ErrorCode::kUnavailable, "the context reports OpenGL ES " + info_.version +
+                                                 "; fovea needs 3.0 or later");
     return Status::ok();
   }
 
@@ -139,7 +136,6 @@ class EglPlatform final : public GlPlatform {
   PlatformKind kind_;
   EGLDisplay display_ = EGL_NO_DISPLAY;
   EGLContext context_ = EGL_NO_CONTEXT;
-  bool initialized_ = false;
 };
 
 Result<std::unique_ptr<GlPlatform>> finish(std::unique_ptr<EglPlatform> platform) {
@@ -225,9 +221,12 @@ Result<std::unique_ptr<GlPlatform>> open_device(const HeadlessOptions& options) 
 
 std::string_view platform_kind_name(PlatformKind kind) noexcept {
   switch (kind) {
-    case PlatformKind::kEglSurfaceless: return "egl-surfaceless";
-    case PlatformKind::kEglDevice: return "egl-device";
-    case PlatformKind::kGlfwWindow: return "window";
+    case PlatformKind::kEglSurfaceless:
+      return "egl-surfaceless";
+    case PlatformKind::kEglDevice:
+      return "egl-device";
+    case PlatformKind::kGlfwWindow:
+      return "window";
   }
   return "unknown";
 }
@@ -243,9 +242,12 @@ Result<PlatformKind> parse_platform_kind(std::string_view name) {
 
 Result<std::unique_ptr<GlPlatform>> open_headless_platform(const HeadlessOptions& options) {
   switch (options.kind) {
-    case PlatformKind::kEglSurfaceless: return open_surfaceless();
-    case PlatformKind::kEglDevice: return open_device(options);
-    case PlatformKind::kGlfwWindow: break;
+    case PlatformKind::kEglSurfaceless:
+      return open_surfaceless();
+    case PlatformKind::kEglDevice:
+      return open_device(options);
+    case PlatformKind::kGlfwWindow:
+      break;
   }
   return Status(ErrorCode::kInvalidArgument,
                 "the window platform is not headless: use open_window_platform()");
@@ -256,9 +258,9 @@ Result<std::unique_ptr<GlPlatform>> open_best_headless_platform() {
   if (device) return device;
   auto surfaceless = open_headless_platform({.kind = PlatformKind::kEglSurfaceless});
   if (surfaceless) return surfaceless;
-  return Status(ErrorCode::kUnavailable, "no headless OpenGL ES 3 context: " +
-                                             device.status().message() + "; " +
-                                             surfaceless.status().message());
+  return Status(ErrorCode::kUnavailable,
+                "no headless OpenGL ES 3 context: " + device.status().message() + "; " +
+                    surfaceless.status().message());
 }
 
 }  // namespace fovea::render

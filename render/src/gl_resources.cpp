@@ -10,12 +10,18 @@ namespace {
 
 const char* gl_error_name(GLenum error) {
   switch (error) {
-    case GL_INVALID_ENUM: return "GL_INVALID_ENUM";
-    case GL_INVALID_VALUE: return "GL_INVALID_VALUE";
-    case GL_INVALID_OPERATION: return "GL_INVALID_OPERATION";
-    case GL_INVALID_FRAMEBUFFER_OPERATION: return "GL_INVALID_FRAMEBUFFER_OPERATION";
-    case GL_OUT_OF_MEMORY: return "GL_OUT_OF_MEMORY";
-    default: return "unknown GL error";
+    case GL_INVALID_ENUM:
+      return "GL_INVALID_ENUM";
+    case GL_INVALID_VALUE:
+      return "GL_INVALID_VALUE";
+    case GL_INVALID_OPERATION:
+      return "GL_INVALID_OPERATION";
+    case GL_INVALID_FRAMEBUFFER_OPERATION:
+      return "GL_INVALID_FRAMEBUFFER_OPERATION";
+    case GL_OUT_OF_MEMORY:
+      return "GL_OUT_OF_MEMORY";
+    default:
+      return "unknown GL error";
   }
 }
 
@@ -29,10 +35,10 @@ Status check_size(int width, int height, const char* what) {
   GLint max_size = 0;
   glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
   if (width <= 0 || height <= 0 || width > max_size || height > max_size)
-    return Status(ErrorCode::kInvalidArgument,
-                  std::string(what) + " of " + std::to_string(width) + "x" +
-                      std::to_string(height) + " is outside 1.." + std::to_string(max_size) +
-                      " (this context's GL_MAX_TEXTURE_SIZE)");
+    return Status(ErrorCode::kInvalidArgument, std::string(what) + " of " + std::to_string(width) +
+                                                   "x" + std::to_string(height) +
+                                                   " is outside 1.." + std::to_string(max_size) +
+                                                   " (this context's GL_MAX_TEXTURE_SIZE)");
   return Status::ok();
 }
 
@@ -54,10 +60,10 @@ Result<Texture2D> Texture2D::create_rgba8(GpuMemoryLedger& ledger, int width, in
   FOVEA_RETURN_IF_ERROR(check_size(width, height, "RGBA8 texture"));
   const std::int64_t base_bytes = std::int64_t{width} * height * 4;
   if (!pixels.empty() && static_cast<std::int64_t>(pixels.size()) != base_bytes)
-    return Status(ErrorCode::kInvalidArgument,
-                  "RGBA8 texture of " + std::to_string(width) + "x" + std::to_string(height) +
-                      " needs " + std::to_string(base_bytes) + " bytes, got " +
-                      std::to_string(pixels.size()));
+    return Status(ErrorCode::kInvalidArgument, "RGBA8 texture of " + std::to_string(width) + "x" +
+                                                   std::to_string(height) + " needs " +
+                                                   std::to_string(base_bytes) + " bytes, got " +
+                                                   std::to_string(pixels.size()));
   drain_gl_errors();
   Texture2D texture;
   glGenTextures(1, &texture.texture_);
@@ -67,8 +73,8 @@ Result<Texture2D> Texture2D::create_rgba8(GpuMemoryLedger& ledger, int width, in
                pixels.empty() ? nullptr : pixels.data());
   const bool mipmapped = filter == TextureFilter::kLinearMipmapped;
   const GLint min_filter = filter == TextureFilter::kNearest ? GL_NEAREST
-                           : mipmapped                        ? GL_LINEAR_MIPMAP_LINEAR
-                                                              : GL_LINEAR;
+                           : mipmapped                       ? GL_LINEAR_MIPMAP_LINEAR
+                                                             : GL_LINEAR;
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, min_filter);
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER,
                   filter == TextureFilter::kNearest ? GL_NEAREST : GL_LINEAR);
@@ -104,7 +110,9 @@ Texture2D& Texture2D::operator=(Texture2D&& other) noexcept {
   return *this;
 }
 
-Texture2D::~Texture2D() { release(); }
+Texture2D::~Texture2D() {
+  release();
+}
 
 void Texture2D::release() noexcept {
   if (texture_ != 0) glDeleteTextures(1, &texture_);
@@ -184,7 +192,9 @@ MeshBuffer& MeshBuffer::operator=(MeshBuffer&& other) noexcept {
   return *this;
 }
 
-MeshBuffer::~MeshBuffer() { release(); }
+MeshBuffer::~MeshBuffer() {
+  release();
+}
 
 void MeshBuffer::release() noexcept {
   if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
@@ -226,9 +236,9 @@ Result<OffscreenTarget> OffscreenTarget::create(GpuMemoryLedger& ledger, int wid
   if (completeness != GL_FRAMEBUFFER_COMPLETE) {
     char code[16];
     std::snprintf(code, sizeof code, "0x%04x", completeness);
-    return Status(ErrorCode::kUnavailable,
-                  std::string("off-screen target is incomplete (glCheckFramebufferStatus ") + code +
-                      ")");
+    return Status(
+        ErrorCode::kUnavailable,
+        std::string("off-screen target is incomplete (glCheckFramebufferStatus ") + code + ")");
   }
   return target;
 }
@@ -252,7 +262,9 @@ OffscreenTarget& OffscreenTarget::operator=(OffscreenTarget&& other) noexcept {
   return *this;
 }
 
-OffscreenTarget::~OffscreenTarget() { release(); }
+OffscreenTarget::~OffscreenTarget() {
+  release();
+}
 
 void OffscreenTarget::release() noexcept {
   if (framebuffer_ != 0) glDeleteFramebuffers(1, &framebuffer_);

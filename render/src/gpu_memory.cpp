@@ -4,10 +4,14 @@ namespace fovea::render {
 
 const char* gpu_resource_kind_name(GpuResourceKind kind) noexcept {
   switch (kind) {
-    case GpuResourceKind::kTexture: return "textures";
-    case GpuResourceKind::kBuffer: return "buffers";
-    case GpuResourceKind::kRenderbuffer: return "renderbuffers";
-    case GpuResourceKind::kCount: break;
+    case GpuResourceKind::kTexture:
+      return "textures";
+    case GpuResourceKind::kBuffer:
+      return "buffers";
+    case GpuResourceKind::kRenderbuffer:
+      return "renderbuffers";
+    case GpuResourceKind::kCount:
+      break;
   }
   return "unknown";
 }

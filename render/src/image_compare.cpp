@@ -18,8 +18,8 @@ std::string ImageComparison::describe(const ImageTolerance& tolerance) const {
                 "largest channel difference %d; %.4f%% of pixels differ by more than %d "
                 "(allowed %.4f%%); PSNR %.2f dB (floor %.2f dB)",
                 largest_channel_difference, differing_fraction * 100.0,
-                tolerance.max_channel_difference, tolerance.max_differing_fraction * 100.0,
-                psnr_db, tolerance.min_psnr_db);
+                tolerance.max_channel_difference, tolerance.max_differing_fraction * 100.0, psnr_db,
+                tolerance.min_psnr_db);
   return text;
 }
 
@@ -51,8 +51,8 @@ Result<ImageComparison> compare_images(const ImageRgba8& actual, const ImageRgba
   }
   result.differing_fraction = static_cast<double>(differing) / static_cast<double>(pixel_count);
   const double mse = squared_error / (static_cast<double>(pixel_count) * 3.0);
-  result.psnr_db = mse == 0.0 ? std::numeric_limits<double>::infinity()
-                              : 10.0 * std::log10(255.0 * 255.0 / mse);
+  result.psnr_db =
+      mse == 0.0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(255.0 * 255.0 / mse);
   return result;
 }
 

@@ -38,8 +38,8 @@ MeshData make_box(glm::vec3 h) {
       const glm::vec3 p = face[0] + face[1] * (u * 2 - 1) + face[2] * (v * 2 - 1);
       mesh.vertices.push_back({p * h, face[0], {u, v}});
     }
-    mesh.indices.insert(mesh.indices.end(), {first, first + 1, first + 3, first, first + 3,
-                                             first + 2});
+    mesh.indices.insert(mesh.indices.end(),
+                        {first, first + 1, first + 3, first, first + 3, first + 2});
   }
   return mesh;
 }

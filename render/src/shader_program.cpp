@@ -31,8 +31,8 @@ Result<GLuint> compile(GLenum stage, std::string_view program_name, std::string_
   const char* stage_name = stage == GL_VERTEX_SHADER ? "vertex" : "fragment";
   GLuint shader = glCreateShader(stage);
   if (shader == 0)
-    return Status(ErrorCode::kInternal, "glCreateShader failed for '" +
-                                            std::string(program_name) + "' (no current context?)");
+    return Status(ErrorCode::kInternal, "glCreateShader failed for '" + std::string(program_name) +
+                                            "' (no current context?)");
   const char* text = source.data();
   const GLint length = static_cast<GLint>(source.size());
   glShaderSource(shader, 1, &text, &length);
@@ -42,9 +42,9 @@ Result<GLuint> compile(GLenum stage, std::string_view program_name, std::string_
   if (compiled != GL_TRUE) {
     std::string log = info_log(shader, false);
     glDeleteShader(shader);
-    return Status(ErrorCode::kInvalidArgument, "shader '" + std::string(program_name) + "': " +
-                                                   stage_name + " stage failed to compile:\n" +
-                                                   log);
+    return Status(ErrorCode::kInvalidArgument, "shader '" + std::string(program_name) +
+                                                   "': " + stage_name +
+                                                   " stage failed to compile:\n" + log);
   }
   return shader;
 }
@@ -82,8 +82,8 @@ Result<ShaderProgram> ShaderProgram::from_embedded(std::string_view vertex_name,
                                                    std::string_view fragment_name) {
   auto vertex = shaders::find(vertex_name);
   auto fragment = shaders::find(fragment_name);
-  for (auto [found, wanted] : {std::pair{vertex.has_value(), vertex_name},
-                               std::pair{fragment.has_value(), fragment_name}})
+  for (auto [found, wanted] :
+       {std::pair{vertex.has_value(), vertex_name}, std::pair{fragment.has_value(), fragment_name}})
     if (!found)
       return Status(ErrorCode::kNotFound,
                     "no embedded shader named '" + std::string(wanted) + "' (is it in shaders/?)");

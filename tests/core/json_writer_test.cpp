@@ -22,9 +22,8 @@ TEST_CASE("JsonWriter nests, separates and escapes") {
   json.end_array();
   json.key("empty").begin_array().end_array();
   json.end_object();
-  CHECK(json.text() ==
-        R"({"name":"a \"quoted\"\tname\n","frames":3,"ok":true,"ms":1.5,"bad":null,)"
-        R"("list":[1,2,{"x":-4}],"empty":[]})");
+  CHECK(json.text() == R"({"name":"a \"quoted\"\tname\n","frames":3,"ok":true,"ms":1.5,"bad":null,)"
+                       R"("list":[1,2,{"x":-4}],"empty":[]})");
 
   const std::string path = testing::test_output_dir("json") + "/report.json";
   REQUIRE(json.write_file(path).is_ok());

@@ -47,8 +47,8 @@ TEST_CASE("XNNPACK initialises with fovea's allocator and runs an INT8 add throu
   const std::array<int8_t, 4> b = {2, 5, 100, -10};
   std::array<int8_t, 4> sum{};
   const size_t shape[1] = {4};
-  REQUIRE(xnn_setup_add_nd_qs8(add, 1, shape, 1, shape, a.data(), b.data(), sum.data(),
-                               nullptr) == xnn_status_success);
+  REQUIRE(xnn_setup_add_nd_qs8(add, 1, shape, 1, shape, a.data(), b.data(), sum.data(), nullptr) ==
+          xnn_status_success);
   REQUIRE(xnn_run_operator(add, nullptr) == xnn_status_success);
   CHECK(sum == std::array<int8_t, 4>{3, 0, 127, -128});
   CHECK(xnn_delete_operator(add) == xnn_status_success);

@@ -36,8 +36,8 @@ ImageRgba8 draw_overlap(bool near_first) {
   };
   const Quad near_quad{-0.3f, -0.2f, {1, 0, 0, 1}};
   const Quad far_quad{0.3f, 0.5f, {0, 1, 0, 1}};
-  for (const Quad& q : near_first ? std::array{near_quad, far_quad}
-                                  : std::array{far_quad, near_quad}) {
+  for (const Quad& q :
+       near_first ? std::array{near_quad, far_quad} : std::array{far_quad, near_quad}) {
     const glm::mat4 model = glm::translate(glm::mat4(1.0f), {q.x, 0.0f, q.depth}) *
                             glm::scale(glm::mat4(1.0f), {0.6f, 0.6f, 0.6f}) * face_viewer;
     program->set("u_model_view_projection", model);

@@ -20,7 +20,9 @@ ImageRgba8 render_scene(const OrbitCamera& camera) {
   return target->read_back();
 }
 
-OrbitCamera front_pose() { return OrbitCamera{}; }
+OrbitCamera front_pose() {
+  return OrbitCamera{};
+}
 
 OrbitCamera high_side_pose() {
   OrbitCamera camera;
@@ -40,8 +42,7 @@ TEST_CASE("golden: lit, textured, depth-tested scene from the front") {
 }
 
 TEST_CASE("golden: lit, textured, depth-tested scene from high on the side") {
-  testing::check_golden(render_scene(high_side_pose()), "builtin_scene_high_side",
-                        kSceneTolerance);
+  testing::check_golden(render_scene(high_side_pose()), "builtin_scene_high_side", kSceneTolerance);
 }
 
 TEST_CASE("the two golden poses show different pictures, and neither is blank") {

@@ -16,8 +16,8 @@ ImageRgba8 filled(int w, int h, std::uint8_t value) {
 TEST_CASE("image comparison reports the largest difference, differing share and PSNR") {
   const ImageRgba8 expected = filled(10, 10, 100);
   ImageRgba8 actual = expected;
-  const ImageTolerance tolerance{.max_channel_difference = 2, .max_differing_fraction = 0.05,
-                                 .min_psnr_db = 30.0};
+  const ImageTolerance tolerance{
+      .max_channel_difference = 2, .max_differing_fraction = 0.05, .min_psnr_db = 30.0};
 
   auto identical = compare_images(actual, expected, tolerance);
   REQUIRE(identical.is_ok());

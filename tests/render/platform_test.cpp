@@ -45,8 +45,8 @@ TEST_CASE("platform names parse, and unknown ones are rejected with the known on
 TEST_CASE("EGL device platform: hardware only by default, Mesa's software device on request") {
   // CI machines have Mesa's software device and no hardware one: the device path must refuse
   // it by default (so fovea-bench never reports llvmpipe as a GPU) and work when allowed.
-  auto software = open_headless_platform(
-      {.kind = PlatformKind::kEglDevice, .allow_software_device = true});
+  auto software =
+      open_headless_platform({.kind = PlatformKind::kEglDevice, .allow_software_device = true});
   REQUIRE_MESSAGE(software.is_ok(), software.status().to_string());
   CHECK((*software)->kind() == PlatformKind::kEglDevice);
   CHECK((*software)->info().major >= 3);

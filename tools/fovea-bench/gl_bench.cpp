@@ -69,8 +69,8 @@ void print_table(const render::GlPlatform& platform, const GlBenchOptions& optio
               std::string(render::platform_kind_name(platform.kind())).c_str());
   std::printf("  timing   : %s per frame; %d runs x %d frames after %d warm-up frames\n\n",
               timing_method, options.runs, options.frames_per_run, options.warmup_frames);
-  std::printf("%-9s %-10s %10s %10s %10s %9s %8s %8s\n", "workload", "size", "median ms",
-              "p95 ms", "wall ms", "fps", "ns/px", "x fill");
+  std::printf("%-9s %-10s %10s %10s %10s %9s %8s %8s\n", "workload", "size", "median ms", "p95 ms",
+              "wall ms", "fps", "ns/px", "x fill");
   for (const GlBenchResult& r : results) {
     double fill_median = 0.0;
     for (const GlBenchResult& other : results)
@@ -79,7 +79,8 @@ void print_table(const render::GlPlatform& platform, const GlBenchOptions& optio
     const double pixels = double(r.width) * r.height;
     char size[24], ratio[16] = "-";
     std::snprintf(size, sizeof size, "%dx%d", r.width, r.height);
-    if (fill_median > 0.0) std::snprintf(ratio, sizeof ratio, "%.2f", r.gpu_ms.median / fill_median);
+    if (fill_median > 0.0)
+      std::snprintf(ratio, sizeof ratio, "%.2f", r.gpu_ms.median / fill_median);
     std::printf("%-9s %-10s %10.3f %10.3f %10.3f %9.1f %8.3f %8s\n", r.workload.c_str(), size,
                 r.gpu_ms.median, r.gpu_ms.p95, r.wall_ms.median,
                 r.gpu_ms.median > 0 ? 1000.0 / r.gpu_ms.median : 0.0,
@@ -118,7 +119,12 @@ Status write_json(const std::string& path, const render::GlPlatform& platform,
   json.key("results").begin_array();
   for (const GlBenchResult& r : results) {
     json.begin_object();
-    json.key("workload").value(r.workload).key("width").value(r.width).key("height").value(r.height);
+    json.key("workload")
+        .value(r.workload)
+        .key("width")
+        .value(r.width)
+        .key("height")
+        .value(r.height);
     json.key("median_ms").value(r.gpu_ms.median).key("p95_ms").value(r.gpu_ms.p95);
     json.key("wall_median_ms").value(r.wall_ms.median);
     add_summary(json, "gpu", r.gpu_ms);
@@ -160,7 +166,8 @@ Status run_gl_bench(const GlBenchOptions& options) {
   }
   print_table(**platform, options, timing_method, results);
   if (!options.json_path.empty()) {
-    FOVEA_RETURN_IF_ERROR(write_json(options.json_path, **platform, timing_method, options, results));
+    FOVEA_RETURN_IF_ERROR(
+        write_json(options.json_path, **platform, timing_method, options, results));
     std::printf("\nwrote %s\n", options.json_path.c_str());
   }
   return Status::ok();

@@ -54,10 +54,10 @@ class FetchProbeWorkload final : public GlWorkload {
     features_.bind(0);
     program_.set("u_features", 0);
     program_.set("u_fetches", fetches_);
-    const float weights[32] = {0.9f, -0.4f, 0.3f, 0.2f,  -0.7f, 0.5f, 0.1f, -0.2f,
-                               0.4f, 0.6f,  -0.3f, 0.8f, 0.2f,  -0.5f, 0.7f, 0.1f,
-                               -0.6f, 0.3f, 0.5f, -0.1f, 0.3f,  0.2f, -0.8f, 0.4f,
-                               0.1f, -0.9f, 0.6f, 0.3f,  -0.2f, 0.4f, 0.5f, -0.3f};
+    const float weights[32] = {0.9f,  -0.4f, 0.3f,  0.2f,  -0.7f, 0.5f,  0.1f,  -0.2f,
+                               0.4f,  0.6f,  -0.3f, 0.8f,  0.2f,  -0.5f, 0.7f,  0.1f,
+                               -0.6f, 0.3f,  0.5f,  -0.1f, 0.3f,  0.2f,  -0.8f, 0.4f,
+                               0.1f,  -0.9f, 0.6f,  0.3f,  -0.2f, 0.4f,  0.5f,  -0.3f};
     glUniform4fv(program_.uniform_location("u_weights"), 8, weights);
     // An empty VAO: the full-screen triangle is made from gl_VertexID alone.
     glBindVertexArray(empty_vertex_array());
@@ -85,8 +85,8 @@ Result<std::unique_ptr<GlWorkload>> make_fetch_probe(const std::string& name, in
   std::vector<std::uint8_t> texels(static_cast<size_t>(kSize) * kSize * 4);
   std::mt19937 random(1234);  // fixed: the same bytes on every machine
   for (auto& texel : texels) texel = static_cast<std::uint8_t>(random() & 0xff);
-  auto texture =
-      render::Texture2D::create_rgba8(ledger, kSize, kSize, texels, render::TextureFilter::kNearest);
+  auto texture = render::Texture2D::create_rgba8(ledger, kSize, kSize, texels,
+                                                 render::TextureFilter::kNearest);
   if (!texture) return texture.status();
   return std::unique_ptr<GlWorkload>(std::make_unique<FetchProbeWorkload>(
       name, fetches, std::move(*program), std::move(*texture)));
@@ -94,7 +94,9 @@ Result<std::unique_ptr<GlWorkload>> make_fetch_probe(const std::string& name, in
 
 }  // namespace
 
-std::vector<std::string> default_gl_workloads() { return {"fill", "scene", "fetch8", "fetch32", "fetch64"}; }
+std::vector<std::string> default_gl_workloads() {
+  return {"fill", "scene", "fetch8", "fetch32", "fetch64"};
+}
 
 Result<std::unique_ptr<GlWorkload>> make_gl_workload(const std::string& name,
                                                      render::GpuMemoryLedger& ledger) {

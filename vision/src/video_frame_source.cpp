@@ -23,7 +23,9 @@ Result<VideoFrameSource> VideoFrameSource::open(const std::string& path, int max
     return Status(ErrorCode::kNotFound, "no video at '" + path + "'");
   auto capture = std::make_unique<Capture>();
   try {
-    if (!capture->capture.open(path, cv::CAP_ANY))
+    // Name the backend: CAP_ANY would also try GStreamer, whose plugin scan is slow, noisy and
+    // leaks (libusb), for files FFmpeg reads anyway.
+    if (!capture->capture.open(path, is_pattern ? cv::CAP_IMAGES : cv::CAP_FFMPEG))
       return Status(ErrorCode::kCorruptData,
                     "OpenCV cannot read '" + path + "' as a video or image sequence");
   } catch (const cv::Exception& error) {

@@ -11,12 +11,12 @@ namespace fovea {
 
 enum class ErrorCode : std::uint8_t {
   kOk = 0,
-  kInvalidArgument,   // the caller passed something unusable (a bad size, an unknown name)
-  kNotFound,          // a file, device or named resource does not exist
-  kUnavailable,       // the platform lacks something (no display, no GLES 3, no GPU)
-  kCorruptData,       // a file or buffer failed validation
-  kOutOfMemory,       // an allocation failed or would pass a budget
-  kInternal,          // a driver or library call failed unexpectedly
+  kInvalidArgument,  // the caller passed something unusable (a bad size, an unknown name)
+  kNotFound,         // a file, device or named resource does not exist
+  kUnavailable,      // the platform lacks something (no display, no GLES 3, no GPU)
+  kCorruptData,      // a file or buffer failed validation
+  kOutOfMemory,      // an allocation failed or would pass a budget
+  kInternal,         // a driver or library call failed unexpectedly
 };
 
 const char* error_code_name(ErrorCode code) noexcept;
@@ -78,8 +78,8 @@ class [[nodiscard]] Result {
 }  // namespace fovea
 
 // Returns early from a function returning Status or Result<T> when `expr` fails.
-#define FOVEA_RETURN_IF_ERROR(expr)                     \
-  do {                                                  \
-    ::fovea::Status fovea_status_ = (expr);             \
-    if (!fovea_status_.is_ok()) return fovea_status_;   \
+#define FOVEA_RETURN_IF_ERROR(expr)                   \
+  do {                                                \
+    ::fovea::Status fovea_status_ = (expr);           \
+    if (!fovea_status_.is_ok()) return fovea_status_; \
   } while (false)

@@ -7,10 +7,10 @@ namespace fovea::render {
 
 // The GL features fovea's renderers choose between at run time.
 struct GlCapabilities {
-  bool multiview = false;         // GL_OVR_multiview: both eyes in one pass
-  bool multiview2 = false;        // GL_OVR_multiview2: multiview beyond gl_Position
-  bool timer_queries = false;     // GL_EXT_disjoint_timer_query: GPU-side timings
-  bool compute_shaders = false;   // OpenGL ES 3.1+
+  bool multiview = false;        // GL_OVR_multiview: both eyes in one pass
+  bool multiview2 = false;       // GL_OVR_multiview2: multiview beyond gl_Position
+  bool timer_queries = false;    // GL_EXT_disjoint_timer_query: GPU-side timings
+  bool compute_shaders = false;  // OpenGL ES 3.1+
   int max_texture_size = 0;
   int max_array_texture_layers = 0;
   int max_samples = 0;

@@ -32,7 +32,9 @@ class ShaderProgram {
   void use() const { glUseProgram(program_); }
 
   // -1 when the program has no such active uniform (it may have been optimised away).
-  GLint uniform_location(const char* uniform) const { return glGetUniformLocation(program_, uniform); }
+  GLint uniform_location(const char* uniform) const {
+    return glGetUniformLocation(program_, uniform);
+  }
   void set(const char* uniform, int value) const;
   void set(const char* uniform, float value) const;
   void set(const char* uniform, const glm::vec3& value) const;
