@@ -9,6 +9,7 @@ packages=(
   libglfw3-dev libglm-dev libimgui-dev libstb-dev
   libopencv-dev doctest-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  xvfb xauth
 )
 
 missing=()
