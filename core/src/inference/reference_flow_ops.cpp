@@ -1,0 +1,66 @@
+// Ops that optical flow and LiDAR models need and XNNPACK does not have.
+
+#include <cmath>
+#include <cstring>
+
+#include "fovea/core/reference_kernels.h"
+
+namespace fovea::reference {
+
+void correlation_f32(const float* a, const float* b, Nhwc s, int max_displacement, float* y) {
+  const int r = max_displacement;
+  const std::int64_t side = 2 * r + 1;
+  const std::int64_t depth = side * side;
+  for (std::int64_t n = 0; n < s.n; ++n)
+    for (std::int64_t h = 0; h < s.h; ++h)
+      for (std::int64_t w = 0; w < s.w; ++w) {
+        const float* fa = a + ((n * s.h + h) * s.w + w) * s.c;
+        float* out = y + ((n * s.h + h) * s.w + w) * depth;
+        for (int dy = -r; dy <= r; ++dy)
+          for (int dx = -r; dx <= r; ++dx) {
+            const std::int64_t hh = h + dy, ww = w + dx;
+            double sum = 0.0;
+            if (hh >= 0 && hh < s.h && ww >= 0 && ww < s.w) {
+              const float* fb = b + ((n * s.h + hh) * s.w + ww) * s.c;
+              for (std::int64_t c = 0; c < s.c; ++c) sum += double(fa[c]) * double(fb[c]);
+            }
+            out[(dy + r) * side + (dx + r)] = static_cast<float>(sum / double(s.c));
+          }
+      }
+}
+
+void warp_f32(const float* x, Nhwc s, const float* flow, float* y) {
+  for (std::int64_t n = 0; n < s.n; ++n)
+    for (std::int64_t h = 0; h < s.h; ++h)
+      for (std::int64_t w = 0; w < s.w; ++w) {
+        const float* f = flow + ((n * s.h + h) * s.w + w) * 2;
+        const double sx = double(w) + f[0], sy = double(h) + f[1];
+        const double fx0 = std::floor(sx), fy0 = std::floor(sy);
+        const auto x0 = static_cast<std::int64_t>(fx0), y0 = static_cast<std::int64_t>(fy0);
+        const double ax = sx - fx0, ay = sy - fy0;
+        float* out = y + ((n * s.h + h) * s.w + w) * s.c;
+        for (std::int64_t c = 0; c < s.c; ++c) {
+          auto at = [&](std::int64_t yy, std::int64_t xx) -> double {
+            if (yy < 0 || yy >= s.h || xx < 0 || xx >= s.w) return 0.0;
+            return x[((n * s.h + yy) * s.w + xx) * s.c + c];
+          };
+          const double value = at(y0, x0) * (1 - ax) * (1 - ay) + at(y0, x0 + 1) * ax * (1 - ay) +
+                               at(y0 + 1, x0) * (1 - ax) * ay + at(y0 + 1, x0 + 1) * ax * ay;
+          out[c] = static_cast<float>(value);
+        }
+      }
+}
+
+void scatter_to_grid_f32(const float* features, const std::int32_t* coordinates,
+                         std::int64_t points, std::int64_t channels, std::int64_t height,
+                         std::int64_t width, float* y) {
+  std::memset(y, 0, static_cast<size_t>(height * width * channels) * sizeof(float));
+  for (std::int64_t p = 0; p < points; ++p) {
+    const std::int64_t row = coordinates[p * 2], column = coordinates[p * 2 + 1];
+    if (row < 0 || row >= height || column < 0 || column >= width) continue;
+    std::memcpy(y + (row * width + column) * channels, features + p * channels,
+                static_cast<size_t>(channels) * sizeof(float));
+  }
+}
+
+}  // namespace fovea::reference
