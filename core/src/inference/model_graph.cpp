@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "fovea/core/shape_inference.h"
+
 namespace fovea {
 namespace {
 
@@ -149,7 +151,23 @@ Status ModelGraph::validate() const {
   if (inputs.empty() || outputs.empty())
     return graph_error("a graph needs at least one input and one output");
   auto order = topological_order();
-  return order.is_ok() ? Status::ok() : order.status();
+  if (!order) return order.status();
+  // Kernels trust shapes: every output must be exactly what its op makes of its inputs.
+  for (int n : *order) {
+    const GraphNode& node = nodes[static_cast<size_t>(n)];
+    auto expected = infer_output(*this, node);
+    if (!expected) return expected.status().with_context("model graph");
+    const TensorInfo& actual = tensors[static_cast<size_t>(node.outputs[0])].info;
+    if (!(actual.shape == expected->shape) || actual.type != expected->type)
+      return graph_error("node '" + node.name + "' (" + op_type_name(node.op) + ") makes " +
+                         data_type_name(expected->type) + " " + expected->shape.to_string() +
+                         " but its output '" + actual.name + "' is declared " +
+                         data_type_name(actual.type) + " " + actual.shape.to_string());
+    const bool quantized_output = actual.type == DataType::kInt8;
+    if (quantized_output && actual.quantization.scales.size() != 1)
+      return graph_error("int8 activation '" + actual.name + "' needs one scale");
+  }
+  return Status::ok();
 }
 
 }  // namespace fovea
