@@ -8,8 +8,10 @@ packages=(
   libegl-dev libgles-dev libegl-mesa0 libgl1-mesa-dri
   libglfw3-dev libglm-dev libimgui-dev libstb-dev
   libopencv-dev doctest-dev
-  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev
+  libonnx-dev libprotobuf-dev python3-onnx
   xvfb xauth
+  clang libclang-rt-14-dev
 )
 
 missing=()

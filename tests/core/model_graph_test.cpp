@@ -88,7 +88,7 @@ TEST_CASE("the reference executor runs a residual classifier op by op, observing
 
   int observed = 0;
   auto result = run_reference(m.graph, m.decoder(), std::span(&image, 1),
-                              [&](int, std::span<const float>) { ++observed; });
+                              [&](int, std::span<float>) { ++observed; });
   REQUIRE_MESSAGE(result.is_ok(), result.status().to_string());
   CHECK(observed == 8);  // the input and seven node outputs
 

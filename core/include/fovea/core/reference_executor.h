@@ -14,8 +14,10 @@ namespace fovea {
 // Fills `out` (exactly the constant's decoded size) with constant number `index`.
 using ConstantDecoder = std::function<Status(int index, std::span<std::uint8_t> out)>;
 
-// Called once per computed tensor (graph inputs included) with its values.
-using TensorObserver = std::function<void(int tensor, std::span<const float> values)>;
+// Called once per computed tensor (graph inputs included) with its values, before any consumer
+// reads them. It may change them in place: the quantizer simulates INT8 that way (fake
+// quantization) to measure each layer's error and sensitivity.
+using TensorObserver = std::function<void(int tensor, std::span<float> values)>;
 
 struct FloatTensor {
   Shape shape;

@@ -1,0 +1,20 @@
+#pragma once
+// Small float models the inference-core tests share.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fovea/core/model.h"
+
+namespace fovea::testing {
+
+// image [1,16,16,3] -> conv3x3+ReLU -> conv3x3 -> add(residual) -> global average pool ->
+// reshape -> fully connected (10). Weight-heavy at small resolution, as deep layers of real
+// models are.
+std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed);
+
+// A deterministic 16x16x3 image; `variant` changes its pattern.
+std::vector<float> image_input(int variant = 0);
+
+}  // namespace fovea::testing
