@@ -61,7 +61,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", default="mesh")
     ap.add_argument("--res", type=int, default=512, help="lattice points along the box's longest side")
-    ap.add_argument("--levels", default="10,25,50,100", help="density levels (world units, 1/length)")
+    ap.add_argument("--levels", default="10,25,50,100,200", help="density levels (world units, 1/length)")
     ap.add_argument("--target-tris", type=int, default=200000)
     ap.add_argument("--min-component", type=float, default=0.02,
                     help="keep components with at least this fraction of the largest one's faces")

@@ -224,6 +224,18 @@ TEST_CASE("ONNX import: the remaining ops at opset 11 and 17 match PyTorch") {
   }
 }
 
+TEST_CASE("ONNX import: layout round trips, Sub, dilated pooling, channel softmax, MatMul") {
+  auto model = check_against_pytorch("more_ops");
+  // BatchNorm1d after the Gemm folds into it: the fully connected node writes BN's output.
+  const GraphNode* fc = find_node(*model, "/fc/Gemm");
+  REQUIRE(fc != nullptr);
+  CHECK(model->graph.tensors[static_cast<size_t>(fc->outputs[0])].info.name == "28");
+  // NCHW -> NHWC -> NCHW transposes are relabellings: no node moves data for them.
+  CHECK(find_node(*model, "/Transpose") == nullptr);
+  CHECK(find_node(*model, "/Transpose_1") == nullptr);
+  check_int8(model, "more_ops");
+}
+
 TEST_CASE("ONNX import: the imported model survives an .fvm round trip") {
   auto model = import_fixture("onnx_small_cnn");
   auto bytes = serialize_fvm(*model);

@@ -21,6 +21,10 @@ Writes into tests/fixtures/ (or OUT_DIR):
                             nearest upsample, global pool + Squeeze, Unsqueeze, HardSwish, MatMul +
                             bias, a flatten of a 8x9 map into Gemm, and an NHWC output through
                             Transpose; at the oldest and newest opsets the importer takes.
+  onnx_more_ops.onnx        layout round trips (NCHW -> NHWC -> NCHW Transposes with arithmetic
+                            between), Sub of two activations, dilated max pool, softmax over
+                            channels, Concat with a constant, ReduceMax, BatchNorm1d after Gemm,
+                            a flattened map into MatMul, addmm (Gemm without transB).
   onnx_unsupported_op.onnx, tiny hand-made models (onnx.helper) whose import must fail naming the
   onnx_unsupported_attribute.onnx  node and what is unsupported.
   onnx_models.fxt           per model: PyTorch's outputs (4-D outputs in NHWC, as fovea returns
@@ -179,6 +183,31 @@ class OpsModel(nn.Module):
         return logits, torch.matmul(g, self.w) + self.b, n.permute(0, 2, 3, 1)
 
 
+class MoreOps(nn.Module):
+    """Layout round trips and the paths the other models miss."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, stride=(1, 2), padding=1)
+        self.register_buffer("extra", torch.randn(1, 2, 18, 10))
+        self.fc = nn.Linear(8, 5)
+        self.bn = nn.BatchNorm1d(5)  # after a Gemm: folds into it
+        self.w = nn.Parameter(torch.randn(6 * 18 * 10, 3) * 0.05)
+        self.w2 = nn.Parameter(torch.randn(8, 4) * 0.3)
+        self.b2 = nn.Parameter(torch.randn(4) * 0.1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        t = y.permute(0, 2, 3, 1) * 2.0 + 1.0  # elementwise on an NHWC tensor
+        d = t.permute(0, 3, 1, 2) - torch.sigmoid(y)  # back to NCHW; Sub of two activations
+        m = F.max_pool2d(d, 3, stride=1, padding=1, dilation=2)  # 20x12 -> 18x10
+        s = torch.softmax(m, dim=1)  # over channels of a feature map
+        g = torch.cat([s, self.extra], dim=1).amax(dim=(2, 3))  # a constant input; ReduceMax
+        h = self.bn(self.fc(g))
+        flat = torch.flatten(m, 1) @ self.w  # a flattened map into MatMul
+        return s, h, flat, torch.addmm(self.b2, g, self.w2)
+
+
 def randomize_bn(model, calibration):
     """Random affine BN parameters, and running statistics measured on image-like inputs, so
     activations stay in a realistic range through a deep random network."""
@@ -283,6 +312,16 @@ def main():
         # The Transpose'd output is NHWC in ONNX already: stored as PyTorch returns it.
         add_case(f"ops_opset{opset}", x, [outputs[0], outputs[1]])
         cases[-1][1]["y2"] = outputs[2].numpy()
+
+    more = MoreOps().eval()
+    more.bn.running_mean.normal_(0.0, 0.5)
+    more.bn.running_var.uniform_(0.5, 2.0)
+    more.bn.weight.data.uniform_(0.5, 1.5)
+    more.bn.bias.data.normal_(0.0, 0.2)
+    x = procedural_image(3, 20, 24, 0)
+    export(more, x, out / "onnx_more_ops.onnx", 13, torch.onnx.TrainingMode.PRESERVE)
+    with torch.no_grad():
+        add_case("more_ops", x, list(more(torch.from_numpy(x))))
 
     tiny_models(out)
 

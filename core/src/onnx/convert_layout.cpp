@@ -41,7 +41,9 @@ Status dropout(Importer& im, const NodeView& node) {
     if (training->elements() != 1 || training->at(0) != 0.0)
       return node.unsupported("training_mode true (export the model in eval mode)");
   }
-  return identity(im, NodeView(node));
+  FOVEA_ASSIGN_OR_RETURN(Value x, im.input(node, 0));
+  im.set_output(node, 0, std::move(x));
+  return Status::ok();
 }
 
 Status constant(Importer& im, const NodeView& node) {
