@@ -76,8 +76,8 @@ Built build(const ConvCase& k, std::mt19937& random) {
   for (auto& v : built.b) v = bias(random);
   // The output scale puts typical accumulators around +-40 LSB.
   const float w_mean = k.ties ? 0.5f : 0.011f;
-  float y_scale = k.ties ? k.y_scale
-                         : k.x_scale * w_mean * std::sqrt(float(per_out)) * 74 * 73 / 40;
+  float y_scale =
+      k.ties ? k.y_scale : k.x_scale * w_mean * std::sqrt(float(per_out)) * 74 * 73 / 40;
   // With a fused clamp, leave about 100 steps between its bounds.
   if (!k.ties && std::isfinite(k.a.clamp_max)) y_scale = std::min(y_scale, k.a.clamp_max / 100);
 
@@ -106,12 +106,12 @@ Built build(const ConvCase& k, std::mt19937& random) {
   built.expected.resize(static_cast<size_t>(built.y_elements));
   OpAttributes a = k.a;
   if (k.fc) a = OpAttributes{.clamp_min = k.a.clamp_min, .clamp_max = k.a.clamp_max};
-  const reference::Nhwc xs = k.fc ? reference::Nhwc{k.n, 1, 1, k.c}
-                                  : reference::Nhwc{k.n, k.h, k.w, k.c};
+  const reference::Nhwc xs =
+      k.fc ? reference::Nhwc{k.n, 1, 1, k.c} : reference::Nhwc{k.n, k.h, k.w, k.c};
   const reference::Nhwc ys = k.fc ? reference::Nhwc{k.n, 1, 1, k.o}
                                   : reference::Nhwc{y_shape[0], y_shape[1], y_shape[2], y_shape[3]};
-  reference::conv2d_qs8(built.x.data(), xs, built.w.data(), k.bias ? built.b.data() : nullptr, a,
-                        q, built.expected.data(), ys);
+  reference::conv2d_qs8(built.x.data(), xs, built.w.data(), k.bias ? built.b.data() : nullptr, a, q,
+                        built.expected.data(), ys);
   return built;
 }
 
@@ -146,8 +146,8 @@ std::vector<std::int8_t> run_onednn(const Built& built, int threads, MemoryBudge
                                     bool* taken) {
   const GraphNode& node = built.model->graph.nodes[0];
   const BudgetOwner owner = budget.register_owner("test");
-  auto kernel = inference::make_onednn_node_kernel(built.model->graph, node,
-                                                   {&budget, owner, threads});
+  auto kernel =
+      inference::make_onednn_node_kernel(built.model->graph, node, {&budget, owner, threads});
   REQUIRE_MESSAGE(kernel.is_ok(), kernel.status().to_string());
   *taken = *kernel != nullptr;
   if (!*taken) return {};
@@ -238,17 +238,20 @@ TEST_CASE("oneDNN INT8 convolutions equal the reference exactly") {
     k->a.clamp_max = 6.0f;
   }
   {
-    ConvCase* k = add("per-tensor weight scale", 1, 8, 8, 16, 16, conv_attributes(3, 1, 1, 1, 1, 1, 1));
+    ConvCase* k =
+        add("per-tensor weight scale", 1, 8, 8, 16, 16, conv_attributes(3, 1, 1, 1, 1, 1, 1));
     k->per_channel = false;
   }
   {
-    ConvCase* k = add("no bias, zero points 0", 1, 8, 8, 16, 16, conv_attributes(3, 1, 1, 1, 1, 1, 1));
+    ConvCase* k =
+        add("no bias, zero points 0", 1, 8, 8, 16, 16, conv_attributes(3, 1, 1, 1, 1, 1, 1));
     k->bias = false;
     k->x_zero = 0;
     k->y_zero = 0;
   }
   {
-    ConvCase* k = add("negative input zero point", 1, 8, 8, 16, 16, conv_attributes(3, 2, 1, 1, 1, 1, 1));
+    ConvCase* k =
+        add("negative input zero point", 1, 8, 8, 16, 16, conv_attributes(3, 2, 1, 1, 1, 1, 1));
     k->x_zero = -77;
     k->y_zero = 100;
   }
@@ -332,10 +335,10 @@ TEST_CASE("oneDNN INT8 kernels: random shapes equal the reference exactly") {
       k.a.clamp_max = 6.0f;
     }
     k.bias = pick(0, 4) != 0;
-    const std::int64_t oh = reference::conv_output_size(k.h, kernel, k.a.stride_h, 1,
-                                                        k.a.pad_top, k.a.pad_bottom);
-    const std::int64_t ow = reference::conv_output_size(k.w, kernel, k.a.stride_w, 1,
-                                                        k.a.pad_left, k.a.pad_right);
+    const std::int64_t oh =
+        reference::conv_output_size(k.h, kernel, k.a.stride_h, 1, k.a.pad_top, k.a.pad_bottom);
+    const std::int64_t ow =
+        reference::conv_output_size(k.w, kernel, k.a.stride_w, 1, k.a.pad_left, k.a.pad_right);
     if (!k.fc && (oh < 1 || ow < 1)) continue;
     const Built built = build(k, random);
     const int threads = pick(1, 3);
@@ -444,7 +447,8 @@ TEST_CASE("oneDNN kernels decline what they do not compute, and need a budget") 
   MemoryBudget budget(1 << 20);
   const BudgetOwner owner = budget.register_owner("m");
   const GraphNode& node = built.model->graph.nodes[0];
-  auto no_budget = inference::make_onednn_node_kernel(built.model->graph, node, {nullptr, owner, 1});
+  auto no_budget =
+      inference::make_onednn_node_kernel(built.model->graph, node, {nullptr, owner, 1});
   CHECK(no_budget.status().code() == ErrorCode::kInvalidArgument);
 
   // A float convolution, an add: not taken.
@@ -464,7 +468,8 @@ TEST_CASE("oneDNN kernels decline what they do not compute, and need a budget") 
   Model asym = *built.model;
   for (GraphTensor& t : asym.graph.tensors)
     if (t.info.name == "w") t.info.quantization.zero_point = 3;
-  auto kernel = inference::make_onednn_node_kernel(asym.graph, asym.graph.nodes[0], {&budget, owner, 1});
+  auto kernel =
+      inference::make_onednn_node_kernel(asym.graph, asym.graph.nodes[0], {&budget, owner, 1});
   REQUIRE(kernel.is_ok());
   CHECK(*kernel == nullptr);
 }

@@ -149,11 +149,6 @@ void check_int8(const std::shared_ptr<Model>& model, const std::string& name) {
   std::vector<std::vector<FloatTensor>> calibration;
   for (int v = 1; v <= 4; ++v) calibration.push_back(image_input(*model, v));
   QuantizeOptions options;
-  // XNNPACK's INT8 sigmoid and tanh take only fixed output quantizations (1/256 and -128, 1/128
-  // and 0), which quantize_model does not choose yet: those layers stay FP32 here.
-  for (const GraphNode& node : model->graph.nodes)
-    if (node.op == OpType::kSigmoid || node.op == OpType::kTanh)
-      options.keep_float.push_back(node.name);
   QuantizeReport report;
   auto quantized = quantize_model(*model, calibration, options, &report);
   REQUIRE_MESSAGE(quantized.is_ok(), quantized.status().to_string());

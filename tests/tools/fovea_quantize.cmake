@@ -53,7 +53,7 @@ endif()
 
 # The float .fvm it wrote is a valid input too; single image files work like directories.
 quantize(TRUE "${OUT}/small_cnn_float.fvm" --calibration "${OUT}/images/calibration_0.ppm"
-         "${OUT}/images/calibration_1.ppm" --keep-float /Sigmoid --out "${OUT}/from_fvm.fvm")
+         "${OUT}/images/calibration_1.ppm" --out "${OUT}/from_fvm.fvm")
 
 quantize(FALSE "${FIXTURES}/onnx_unsupported_op.onnx" --calibration "${OUT}/images"
          --out "${OUT}/bad.fvm")

@@ -8,8 +8,8 @@
 // holds a table it printed.
 
 #include <malloc.h>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <unistd.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -71,12 +71,16 @@ void* realloc(void* p, size_t n) {
   g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
   return __libc_realloc(p, n);
 }
-void free(void* p) { __libc_free(p); }
+void free(void* p) {
+  __libc_free(p);
+}
 void* memalign(size_t a, size_t n) {
   g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
   return __libc_memalign(a, n);
 }
-void* aligned_alloc(size_t a, size_t n) { return memalign(a, n); }
+void* aligned_alloc(size_t a, size_t n) {
+  return memalign(a, n);
+}
 int posix_memalign(void** p, size_t a, size_t n) {
   *p = memalign(a, n);
   return *p != nullptr ? 0 : 12;  // ENOMEM
@@ -112,9 +116,12 @@ struct Layer {
   int oh() const { return fc() || add() ? h : (h + 2 * (k / 2) - k) / s + 1; }
   std::string key() const {
     char text[96];
-    if (add()) std::snprintf(text, sizeof text, "%dx%dx%d", h, w, c);
-    else if (fc()) std::snprintf(text, sizeof text, "%d -> %d", c, o);
-    else std::snprintf(text, sizeof text, "%dx%dx%d -> %dx%dx%d", h, w, c, oh(), oh(), o);
+    if (add())
+      std::snprintf(text, sizeof text, "%dx%dx%d", h, w, c);
+    else if (fc())
+      std::snprintf(text, sizeof text, "%d -> %d", c, o);
+    else
+      std::snprintf(text, sizeof text, "%dx%dx%d -> %dx%dx%d", h, w, c, oh(), oh(), o);
     return text;
   }
 };
@@ -127,8 +134,8 @@ std::vector<Layer> mobilenet_v2() {
   };
   push({"stem 3x3 s2", 224, 224, 3, 32, 3, 2, 1, true});
   int h = 112, c = 32;
-  const int config[][4] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                           {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+  const int config[][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                           {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   for (const auto& [t, out, n, stride] : config) {
     for (int i = 0; i < n; ++i) {
       const int s = i == 0 ? stride : 1, hidden = c * t;
@@ -225,7 +232,8 @@ LayerData make_layer(const Layer& l, std::mt19937& rng) {
     std::vector<float> wf(w8.size()), bf(bias.size());
     for (size_t i = 0; i < wf.size(); ++i)
       wf[i] = static_cast<float>(w8[i]) * w_scales[i / static_cast<size_t>(per_out)];
-    for (size_t i = 0; i < bf.size(); ++i) bf[i] = static_cast<float>(bias[i]) * x_scale * w_scales[i];
+    for (size_t i = 0; i < bf.size(); ++i)
+      bf[i] = static_cast<float>(bias[i]) * x_scale * w_scales[i];
     const int x = b.input("x", DataType::kFloat32, x_shape);
     const int w = b.constant_f32("w", w_shape, wf);
     const int bi = b.constant_f32("b", Shape{l.o}, bf);
@@ -271,9 +279,14 @@ class Runner {
 class NodeRunner final : public Runner {
  public:
   NodeRunner(std::shared_ptr<Model> model, std::unique_ptr<inference::NodeKernel> kernel,
-             InferenceContext& context, BudgetOwner owner, std::vector<Buffer*> inputs, Buffer* output)
-      : model_(std::move(model)), kernel_(std::move(kernel)), context_(context), owner_(owner),
-        inputs_(std::move(inputs)), output_(output) {}
+             InferenceContext& context, BudgetOwner owner, std::vector<Buffer*> inputs,
+             Buffer* output)
+      : model_(std::move(model)),
+        kernel_(std::move(kernel)),
+        context_(context),
+        owner_(owner),
+        inputs_(std::move(inputs)),
+        output_(output) {}
   Status prepare() override {
     const GraphNode& node = model_->graph.nodes[0];
     std::vector<std::vector<std::uint8_t>> decoded(node.inputs.size());
@@ -318,9 +331,11 @@ class RawDnnlRunner final : public Runner {
     const auto dt = int8_ ? memory::data_type::s8 : memory::data_type::f32;
     const Layer& l = layer_;
     const int p = l.k / 2;
-    memory::desc src({1, l.c, l.h, l.w}, dt, Tag::nhwc), dst({1, l.o, l.oh(), l.oh()}, dt, Tag::nhwc);
-    memory::dims wd = l.groups == 1 ? memory::dims{l.o, l.c, l.k, l.k}
-                                    : memory::dims{l.groups, l.o / l.groups, l.c / l.groups, l.k, l.k};
+    memory::desc src({1, l.c, l.h, l.w}, dt, Tag::nhwc),
+        dst({1, l.o, l.oh(), l.oh()}, dt, Tag::nhwc);
+    memory::dims wd = l.groups == 1
+                          ? memory::dims{l.o, l.c, l.k, l.k}
+                          : memory::dims{l.groups, l.o / l.groups, l.c / l.groups, l.k, l.k};
     memory::desc wany(wd, dt, Tag::any);
     memory::desc bias({l.o}, int8_ ? memory::data_type::s32 : memory::data_type::f32, Tag::a);
     dnnl::primitive_attr attr;
@@ -336,8 +351,8 @@ class RawDnnlRunner final : public Runner {
     }
     try {
       dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                           dnnl::algorithm::convolution_direct, src, wany, bias, dst,
-                                           {l.s, l.s}, {0, 0}, {p, p}, {p, p});
+                                           dnnl::algorithm::convolution_direct, src, wany, bias,
+                                           dst, {l.s, l.s}, {0, 0}, {p, p}, {p, p});
       pd_ = dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
       conv_ = dnnl::convolution_forward(pd_);
       weights_ = memory(pd_.weights_desc(), engine_);
@@ -356,8 +371,10 @@ class RawDnnlRunner final : public Runner {
   void release() override {}
   Status run() override {
     if (omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
-    conv_.execute(stream_, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_},
-                            {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}});
+    conv_.execute(stream_, {{DNNL_ARG_SRC, src_},
+                            {DNNL_ARG_WEIGHTS, weights_},
+                            {DNNL_ARG_BIAS, bias_},
+                            {DNNL_ARG_DST, dst_}});
     stream_.wait();
     return Status::ok();
   }
@@ -377,7 +394,9 @@ class RawDnnlRunner final : public Runner {
 enum Backend { kXnnF32, kXnnQc8, kDnnlF32, kDnnlS8Omp, kFoveaS8, kBackends };
 const char* const kBackendNames[kBackends] = {"xnn f32", "xnn qc8", "dnnl f32", "dnnl s8 omp",
                                               "fovea s8"};
-bool is_int8(int backend) { return backend == kXnnQc8 || backend == kDnnlS8Omp || backend == kFoveaS8; }
+bool is_int8(int backend) {
+  return backend == kXnnQc8 || backend == kDnnlS8Omp || backend == kFoveaS8;
+}
 
 double median_ms(Runner& r, int runs) {
   for (int i = 0; i < 3; ++i)
@@ -391,10 +410,14 @@ double median_ms(Runner& r, int runs) {
   return summarize(t).median;
 }
 
-struct Process {  // heap in use (mallinfo2) and resident set
+struct Process {  // heap in use (mallinfo2), resident set and threads
   std::int64_t heap = 0, rss = 0;
+  int threads = 0;
   static Process now() {
     Process p;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("Threads:", 0) == 0) p.threads = std::atoi(line.c_str() + 8);
     const struct mallinfo2 m = mallinfo2();
     p.heap = static_cast<std::int64_t>(m.uordblks + m.hblkhd);
     std::ifstream statm("/proc/self/statm");
@@ -405,7 +428,9 @@ struct Process {  // heap in use (mallinfo2) and resident set
   }
 };
 
-double mib(std::int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+double mib(std::int64_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
 
 int bench(int threads, int runs, bool print_layers) {
   auto made = InferenceContext::create(std::int64_t{4} << 30, threads);
@@ -445,8 +470,9 @@ int bench(int threads, int runs, bool print_layers) {
     std::vector<Buffer*> in;
     for (int producer : {layers[i].input, layers[i].input2})
       if (producer != -1 || in.empty())
-        in.push_back(producer < 0 ? &network_input[static_cast<size_t>(b)]
-                                  : &slots[static_cast<size_t>(producer)].out[static_cast<size_t>(b)]);
+        in.push_back(producer < 0
+                         ? &network_input[static_cast<size_t>(b)]
+                         : &slots[static_cast<size_t>(producer)].out[static_cast<size_t>(b)]);
     if (!layers[i].add()) in.resize(1);
     return in;
   };
@@ -500,8 +526,8 @@ int bench(int threads, int runs, bool print_layers) {
     for (auto& slot : slots) slot.runner[kFoveaS8].reset();
     o.destroyed = Process::now();
   }
-  if (Status made_kernels = make_fovea_kernels(); !made_kernels.is_ok() ||
-                                                  !(made_kernels = prepare_fovea_kernels()).is_ok()) {
+  if (Status made_kernels = make_fovea_kernels();
+      !made_kernels.is_ok() || !(made_kernels = prepare_fovea_kernels()).is_ok()) {
     std::fprintf(stderr, "fovea-kernel-bench: %s\n", made_kernels.to_string().c_str());
     return 1;
   }
@@ -522,7 +548,8 @@ int bench(int threads, int runs, bool print_layers) {
                                                  context, owner, inputs_of(i, b), &s.out[b]);
       const auto start = Clock::now();
       const Status st = s.runner[b]->prepare();
-      if (b == kXnnQc8) xnn_pack_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      if (b == kXnnQc8)
+        xnn_pack_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       if (!st.is_ok()) {
         std::fprintf(stderr, "fovea-kernel-bench: %s\n", st.to_string().c_str());
         return 1;
@@ -542,7 +569,8 @@ int bench(int threads, int runs, bool print_layers) {
 
   // Exactness: the whole network through fovea s8 (with XNNPACK's adds) against XNNPACK qc8,
   // from the same input: every layer's output.
-  std::memcpy(network_input[kFoveaS8].data, network_input[kXnnQc8].data, network_input[kXnnQc8].size);
+  std::memcpy(network_input[kFoveaS8].data, network_input[kXnnQc8].data,
+              network_input[kXnnQc8].size);
   for (auto& s : slots)
     for (int b : {kXnnQc8, kFoveaS8})
       if (s.runner[b] && !s.runner[b]->run().is_ok()) return 1;
@@ -577,8 +605,10 @@ int bench(int threads, int runs, bool print_layers) {
     bool complete = true;
     for (size_t i = 0; i < layers.size(); ++i) {
       Runner* r = slots[i].runner[b].get();
-      if (r == nullptr) complete = false;
-      else chain.push_back(r);
+      if (r == nullptr)
+        complete = false;
+      else
+        chain.push_back(r);
     }
     std::vector<double> t;
     for (int run = 0; run < runs + 3; ++run) {
@@ -586,9 +616,11 @@ int bench(int threads, int runs, bool print_layers) {
       const auto start = Clock::now();
       for (Runner* r : chain)
         if (!r->run().is_ok()) return 1;
-      const double elapsed = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      const double elapsed =
+          std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      allocations[static_cast<size_t>(b)] =
+          static_cast<double>(g_heap_allocations.load() - heap_before);
       if (run >= 3) t.push_back(elapsed);
-      allocations[static_cast<size_t>(b)] = static_cast<double>(g_heap_allocations.load() - heap_before);
     }
     network[static_cast<size_t>(b)] = complete ? summarize(t).median : NAN;
   }
@@ -598,14 +630,18 @@ int bench(int threads, int runs, bool print_layers) {
               threads == 1 ? "" : "s", runs);
   auto cell = [](double v) {
     char text[16];
-    if (std::isnan(v)) std::snprintf(text, sizeof text, "%9s", "n/a");
-    else std::snprintf(text, sizeof text, "%9.3f", v);
+    if (std::isnan(v))
+      std::snprintf(text, sizeof text, "%9s", "n/a");
+    else
+      std::snprintf(text, sizeof text, "%9.3f", v);
     return std::string(text);
   };
   auto ratio = [](double a, double b) {
     char text[16];
-    if (std::isnan(a) || std::isnan(b) || b <= 0) std::snprintf(text, sizeof text, "%8s", "n/a");
-    else std::snprintf(text, sizeof text, "%7.2fx", a / b);
+    if (std::isnan(a) || std::isnan(b) || b <= 0)
+      std::snprintf(text, sizeof text, "%8s", "n/a");
+    else
+      std::snprintf(text, sizeof text, "%7.2fx", a / b);
     return std::string(text);
   };
   const char* header = "%-13s %-26s %3s";
@@ -622,7 +658,8 @@ int bench(int threads, int runs, bool print_layers) {
       if (shown[l.kind + l.key()]) continue;
       shown[l.kind + l.key()] = true;
       std::printf("%-13s %-26s %3d", l.kind.c_str(), l.key().c_str(), count[l.kind + l.key()]);
-      for (int b = 0; b < kBackends; ++b) std::printf(" %s", cell(ms[i][static_cast<size_t>(b)]).c_str());
+      for (int b = 0; b < kBackends; ++b)
+        std::printf(" %s", cell(ms[i][static_cast<size_t>(b)]).c_str());
       std::printf(" %s %s\n", ratio(ms[i][kXnnF32], ms[i][kFoveaS8]).c_str(),
                   ratio(ms[i][kXnnQc8], ms[i][kFoveaS8]).c_str());
     }
@@ -641,11 +678,14 @@ int bench(int threads, int runs, bool print_layers) {
     for (size_t i = 0; i < layers.size(); ++i)
       if (layers[i].kind == kind) {
         ++n;
-        for (int b = 0; b < kBackends; ++b) total[static_cast<size_t>(b)] += ms[i][static_cast<size_t>(b)];
+        for (int b = 0; b < kBackends; ++b)
+          total[static_cast<size_t>(b)] += ms[i][static_cast<size_t>(b)];
       }
-    for (int b = 0; b < kBackends; ++b) sum[static_cast<size_t>(b)] += total[static_cast<size_t>(b)];
+    for (int b = 0; b < kBackends; ++b)
+      sum[static_cast<size_t>(b)] += total[static_cast<size_t>(b)];
     std::printf("%-13s %3d", kind.c_str(), n);
-    for (int b = 0; b < kBackends; ++b) std::printf(" %s", cell(total[static_cast<size_t>(b)]).c_str());
+    for (int b = 0; b < kBackends; ++b)
+      std::printf(" %s", cell(total[static_cast<size_t>(b)]).c_str());
     std::printf(" %s %s\n", ratio(total[kXnnF32], total[kFoveaS8]).c_str(),
                 ratio(total[kXnnQc8], total[kFoveaS8]).c_str());
   }
@@ -654,7 +694,8 @@ int bench(int threads, int runs, bool print_layers) {
   std::printf(" %s %s\n", ratio(sum[kXnnF32], sum[kFoveaS8]).c_str(),
               ratio(sum[kXnnQc8], sum[kFoveaS8]).c_str());
   std::printf("%-13s %3s", "network", "");
-  for (int b = 0; b < kBackends; ++b) std::printf(" %s", cell(network[static_cast<size_t>(b)]).c_str());
+  for (int b = 0; b < kBackends; ++b)
+    std::printf(" %s", cell(network[static_cast<size_t>(b)]).c_str());
   std::printf(" %s %s   (all layers back to back, adds on XNNPACK)\n",
               ratio(network[kXnnF32], network[kFoveaS8]).c_str(),
               ratio(network[kXnnQc8], network[kFoveaS8]).c_str());
@@ -662,25 +703,36 @@ int bench(int threads, int runs, bool print_layers) {
   for (int b = 0; b < kBackends; ++b) std::printf(" %9.0f", allocations[static_cast<size_t>(b)]);
   std::printf("   (malloc calls per network run)\n");
 
-  std::printf("\nfovea s8 vs XNNPACK qc8, same inputs and weights: %lld of %lld values differ "
-              "(max %lld LSB)\n",
-              static_cast<long long>(differing), static_cast<long long>(compared),
-              static_cast<long long>(worst));
-  std::printf("packing the whole network (weights reorder / XNNPACK create): fovea s8 %.1f ms, "
-              "xnn qc8 %.1f ms\n", fovea_pack_ms, xnn_pack_ms);
+  std::printf(
+      "\nfovea s8 vs XNNPACK qc8, same inputs and weights: %lld of %lld values differ "
+      "(max %lld LSB)\n",
+      static_cast<long long>(differing), static_cast<long long>(compared),
+      static_cast<long long>(worst));
+  std::printf(
+      "packing the whole network (weights reorder / XNNPACK create): fovea s8 %.1f ms, "
+      "xnn qc8 %.1f ms\n",
+      fovea_pack_ms, xnn_pack_ms);
   const Overhead& o = overhead[1];
-  std::printf("fovea s8 budgeted bytes: %.2f MiB (packed weights + biases %.2f MiB, scratchpads "
-              "%.2f MiB)\n", mib(o.budgeted), mib(o.packed), mib(o.scratch));
-  const auto convs = std::count_if(layers.begin(), layers.end(), [](const Layer& l) { return !l.add(); });
+  std::printf(
+      "process threads: %d before making fovea s8's kernels, %d while they ran (oneDNN's OpenMP "
+      "team is not started)\n",
+      overhead[0].before.threads, o.ran.threads);
+  std::printf(
+      "fovea s8 budgeted bytes: %.2f MiB (packed weights + biases %.2f MiB, scratchpads "
+      "%.2f MiB)\n",
+      mib(o.budgeted), mib(o.packed), mib(o.scratch));
+  const auto convs =
+      std::count_if(layers.begin(), layers.end(), [](const Layer& l) { return !l.add(); });
   for (int round = 0; round < 2; ++round) {
     const Overhead& v = overhead[round];
-    std::printf("oneDNN fixed overhead, %s (%zu convolutions; outside the budget): heap %+.2f MiB "
-                "and RSS %+.2f MiB once made; after packing and a run, beyond the budgeted bytes: "
-                "heap %+.2f MiB, RSS %+.2f MiB; once destroyed: heap %+.2f MiB\n",
-                round == 0 ? "first model" : "next model", static_cast<size_t>(convs),
-                mib(v.created.heap - v.before.heap), mib(v.created.rss - v.before.rss),
-                mib(v.ran.heap - v.before.heap - v.budgeted),
-                mib(v.ran.rss - v.before.rss - v.budgeted), mib(v.destroyed.heap - v.before.heap));
+    std::printf(
+        "oneDNN fixed overhead, %s (%zu convolutions; outside the budget): heap %+.2f MiB "
+        "and RSS %+.2f MiB once made; after packing and a run, beyond the budgeted bytes: "
+        "heap %+.2f MiB, RSS %+.2f MiB; once destroyed: heap %+.2f MiB\n",
+        round == 0 ? "first model" : "next model", static_cast<size_t>(convs),
+        mib(v.created.heap - v.before.heap), mib(v.created.rss - v.before.rss),
+        mib(v.ran.heap - v.before.heap - v.budgeted), mib(v.ran.rss - v.before.rss - v.budgeted),
+        mib(v.destroyed.heap - v.before.heap));
   }
   return 0;
 }

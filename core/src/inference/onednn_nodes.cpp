@@ -76,7 +76,9 @@ dnnl::engine& cpu_engine() {
 }
 
 constexpr std::size_t kAlignment = 64;
-std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+std::size_t align_up(std::size_t bytes) {
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 // The fused clamp in the output's int8 domain, as xnnpack_nodes.cpp computes it for XNNPACK.
 std::pair<int, int> int8_clamp(const OpAttributes& a, float scale, int zero_point) {
@@ -214,7 +216,7 @@ std::vector<Slice> OnednnConvKernel::plan_slices() const {
       slice.r0 = r0;
       slice.rows = s.oh / parts + (i < s.oh % parts ? 1 : 0);
       r0 += slice.rows;
-      const std::int64_t first = slice.r0 * s.sh - s.pt;                           // may be < 0
+      const std::int64_t first = slice.r0 * s.sh - s.pt;                            // may be < 0
       const std::int64_t end = (slice.r0 + slice.rows - 1) * s.sh - s.pt + extent;  // exclusive
       slice.iy0 = std::max<std::int64_t>(first, 0);
       slice.pad_top = slice.iy0 - first;
@@ -293,7 +295,8 @@ Result<bool> OnednnConvKernel::create(const ModelGraph& graph) {
     s.pl = a.pad_left;
     s.pb = a.pad_bottom;
     s.pr = a.pad_right;
-    if (s.groups < 1 || s.c % s.groups != 0 || s.o % s.groups != 0 || w.info.shape[3] * s.groups != s.c)
+    if (s.groups < 1 || s.c % s.groups != 0 || s.o % s.groups != 0 ||
+        w.info.shape[3] * s.groups != s.c)
       return false;
   }
   if (wq.scales.size() != 1 && static_cast<std::int64_t>(wq.scales.size()) != s.o) return false;
@@ -328,23 +331,26 @@ Result<bool> OnednnConvKernel::create(const ModelGraph& graph) {
       attr.set_post_ops(ops);
       const memory::desc bias_desc =
           has_bias_ ? memory::desc({slice.oc}, Dt::s32, Tag::a) : memory::desc();
-      memory::dims weights_dims = s.groups == 1
-                                      ? memory::dims{slice.oc, s.c, s.kh, s.kw}
-                                      : memory::dims{s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
+      memory::dims weights_dims =
+          s.groups == 1 ? memory::dims{slice.oc, s.c, s.kh, s.kw}
+                        : memory::dims{s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
       // Slices that share packed weights must agree on their layout: the first picks it.
       const bool shares = slice.packed < static_cast<int>(packed_.size());
       const memory::desc weights_desc =
           shares ? packed_[static_cast<size_t>(slice.packed)].packed.get_desc()
                  : memory::desc(weights_dims, Dt::s8, Tag::any);
       dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-          src_desc(slice), weights_desc, bias_desc, dst_desc(slice), {s.sh, s.sw},
-          {s.dh - 1, s.dw - 1}, {slice.pad_top, s.pl}, {slice.pad_bottom, s.pr});
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_desc(slice),
+          weights_desc, bias_desc, dst_desc(slice), {s.sh, s.sw}, {s.dh - 1, s.dw - 1},
+          {slice.pad_top, s.pl}, {slice.pad_bottom, s.pr});
       dnnl_primitive_desc_t raw_pd = nullptr;
       const dnnl_status_t made =
           dnnl_primitive_desc_create(&raw_pd, &desc.data, attr.get(), engine.get(), nullptr);
       if (made == dnnl_unimplemented) return false;
       if (made != dnnl_success) return dnnl_failure(node_, "convolution descriptor", made);
+      // The C++ wrapper clones the C descriptor; the original is ours to destroy.
+      const std::unique_ptr<dnnl_primitive_desc, dnnl_status_t (*)(dnnl_primitive_desc_t)> owned(
+          raw_pd, &dnnl_primitive_desc_destroy);
       slice.pd = dnnl::convolution_forward::primitive_desc(raw_pd);
       // Only VNNI (or AMX) kernels: older ISAs halve s8 weights to dodge a saturating
       // instruction, and reference or gemm implementations are slower than XNNPACK.
@@ -406,7 +412,8 @@ Status OnednnConvKernel::prepare(const ConstantBytes& constants) {
   for (PackedWeights& p : packed_) {
     auto buffer = BudgetBuffer::allocate(budget, options_.owner, MemoryCategory::kPackedWeights,
                                          p.packed.get_desc().get_size(), kAlignment);
-    if (!buffer) return fail(buffer.status().with_context("node '" + node_.name + "' packed weights"));
+    if (!buffer)
+      return fail(buffer.status().with_context("node '" + node_.name + "' packed weights"));
     p.buffer = std::move(*buffer);
     BudgetBuffer reorder_scratchpad;
     if (p.reorder_scratchpad_bytes > 0) {
@@ -433,8 +440,8 @@ Status OnednnConvKernel::prepare(const ConstantBytes& constants) {
     auto bias = constants(2);
     if (!bias) return fail(bias.status());
     if (static_cast<std::int64_t>(bias->size()) != shape_.o * 4)
-      return fail(Status(ErrorCode::kInvalidArgument,
-                         "node '" + node_.name + "': bias holds " + std::to_string(bias->size()) + " bytes"));
+      return fail(Status(ErrorCode::kInvalidArgument, "node '" + node_.name + "': bias holds " +
+                                                          std::to_string(bias->size()) + " bytes"));
     auto buffer = BudgetBuffer::allocate(budget, options_.owner, MemoryCategory::kPackedWeights,
                                          bias->size(), kAlignment);
     if (!buffer) return fail(buffer.status().with_context("node '" + node_.name + "' bias"));

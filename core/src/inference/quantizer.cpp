@@ -211,14 +211,17 @@ std::string QuantizeReport::to_table() const {
                 "INT8 quantization: %s ranges, %d calibration inputs, output cosine %.5f\n",
                 range_method_name(method), calibration_inputs, output_cosine);
   text += line;
-  std::snprintf(line, sizeof line, "%-28s %-18s %-5s %21s %10s %12s\n", "layer", "op", "int8",
-                "output range", "SQNR dB", "sensitivity");
+  // Full node names: they are what --keep-float takes.
+  size_t width = 5;
+  for (const LayerReport& l : layers) width = std::max(width, l.node.size());
+  std::snprintf(line, sizeof line, "%-*s %-18s %-5s %21s %10s %12s\n", int(width), "layer", "op",
+                "int8", "output range", "SQNR dB", "sensitivity");
   text += line;
   for (const LayerReport& l : layers) {
-    std::snprintf(line, sizeof line, "%-28.28s %-18s %-5s [%9.4f, %9.4f] %10.2f %12.6f\n",
-                  l.node.c_str(), op_type_name(l.op), l.int8 ? "yes" : "fp32", l.range_min,
-                  l.range_max, l.output_sqnr_db, l.sensitivity_cosine);
-    text += line;
+    std::snprintf(line, sizeof line, " %-18s %-5s [%9.4f, %9.4f] %10.2f %12.6f\n",
+                  op_type_name(l.op), l.int8 ? "yes" : "fp32", l.range_min, l.range_max,
+                  l.output_sqnr_db, l.sensitivity_cosine);
+    text += l.node + std::string(width - l.node.size(), ' ') + line;
   }
   return text;
 }
@@ -275,12 +278,18 @@ Result<Model> quantize_model(const Model& float_model,
         choose_range(stats.samples(static_cast<int>(t)), options.method, options.percentile);
     act_quant[t] = activation_quantization(ranges[t].first, ranges[t].second);
   }
-  // Pass-through ops keep their input's quantization (propagated in execution order).
+  // Pass-through ops keep their input's quantization (propagated in execution order), and
+  // XNNPACK's INT8 sigmoid and tanh produce fixed output grids over their whole value range.
   for (int n : *order) {
     const GraphNode& node = graph.nodes[static_cast<size_t>(n)];
-    if (node_int8[static_cast<size_t>(n)] && passes_quantization_through(node.op))
-      act_quant[static_cast<size_t>(node.outputs[0])] =
-          act_quant[static_cast<size_t>(node.inputs[0])];
+    if (!node_int8[static_cast<size_t>(n)]) continue;
+    Quantization& out = act_quant[static_cast<size_t>(node.outputs[0])];
+    if (passes_quantization_through(node.op))
+      out = act_quant[static_cast<size_t>(node.inputs[0])];
+    else if (node.op == OpType::kSigmoid)
+      out = Quantization{{1.0f / 256.0f}, -128, -1};
+    else if (node.op == OpType::kTanh)
+      out = Quantization{{1.0f / 128.0f}, 0, -1};
   }
 
   // 3. Build the INT8 model: each float tensor gets an int8 and/or a float version on demand.

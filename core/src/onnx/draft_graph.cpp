@@ -41,7 +41,10 @@ int DraftGraph::add_constant(const std::string& name, const Shape& shape,
 
 Result<int> DraftGraph::add_node(const std::string& node_name, OpType op, std::vector<int> inputs,
                                  const OpAttributes& attributes, const std::string& output_name) {
-  GraphNode node{node_name, op, attributes, std::move(inputs), {}};
+  // Node names stay unique, so --keep-float and the quantization report can name any node.
+  std::string name = node_name;
+  for (int n = 2; !node_names_.insert(name).second; ++n) name = node_name + "_" + std::to_string(n);
+  GraphNode node{name, op, attributes, std::move(inputs), {}};
   auto out = infer_output(graph_, node);
   if (!out)
     return Status(
@@ -168,6 +171,34 @@ void DraftGraph::fold() {
     prod.attributes.clamp_min = lo;
     prod.attributes.clamp_max = hi;
     absorb(static_cast<size_t>(p), n);
+  }
+
+  // Reshapes only relabel: a chain of them is one, and one that keeps the shape is none
+  // (unless it makes a graph output). Unsqueeze after Squeeze after pooling leaves such chains.
+  std::vector<int> alias(uses.size(), -1);
+  std::vector<bool> is_output(uses.size(), false);
+  for (int t : graph_.outputs) is_output[static_cast<size_t>(t)] = true;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    if (removed[n]) continue;
+    GraphNode& node = graph_.nodes[n];
+    for (int& t : node.inputs)
+      while (t >= 0 && alias[static_cast<size_t>(t)] >= 0) t = alias[static_cast<size_t>(t)];
+    if (node.op != OpType::kReshape) continue;
+    const int x = node.inputs[0];
+    const int p = producer[static_cast<size_t>(x)];
+    if (p >= 0 && !removed[static_cast<size_t>(p)] &&
+        graph_.nodes[static_cast<size_t>(p)].op == OpType::kReshape &&
+        uses[static_cast<size_t>(x)] == 1) {
+      node.inputs[0] = graph_.nodes[static_cast<size_t>(p)].inputs[0];
+      uses[static_cast<size_t>(x)] = 0;
+      removed[static_cast<size_t>(p)] = true;
+    }
+    const int y = node.outputs[0];
+    if (info(node.inputs[0]).shape == info(y).shape && !is_output[static_cast<size_t>(y)]) {
+      alias[static_cast<size_t>(y)] = node.inputs[0];
+      uses[static_cast<size_t>(node.inputs[0])] += uses[static_cast<size_t>(y)] - 1;
+      removed[n] = true;
+    }
   }
 
   std::vector<GraphNode> kept;

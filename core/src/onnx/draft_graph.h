@@ -5,6 +5,7 @@
 // works the same whatever ONNX pattern produced them. finish() drops what no output needs
 // and returns the Model.
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ class DraftGraph {
   int clone_constant(int tensor);
   ModelGraph graph_;
   std::vector<std::vector<float>> constants_;  // by GraphTensor::constant
+  std::set<std::string> node_names_;
 };
 
 }  // namespace fovea::onnx_import

@@ -117,8 +117,14 @@ Result<int> Importer::nhwc_tensor(const NodeView& node, const Value& value) {
                             " where an NCHW feature map (rank 4) is expected");
   if (value.layout == Layout::kNchw) return value.tensor;
   if (value.layout == Layout::kPlain && layout_free(value.shape)) {
-    FOVEA_ASSIGN_OR_RETURN(Value nhwc, reshape(node, value, value.shape, "/to_nhwc"));
-    if (nhwc.layout == Layout::kNchw) return nhwc.tensor;
+    // The same elements in the same order: NHWC is only a different shape.
+    const std::vector<std::int64_t>& s = value.shape;
+    OpAttributes a;
+    a.new_shape = Shape{s[0], s[2], s[3], s[1]};
+    if (a.new_shape == draft_.info(value.tensor).shape) return value.tensor;
+    FOVEA_ASSIGN_OR_RETURN(
+        Value nhwc, add(node, "/to_nhwc", OpType::kReshape, {value.tensor}, a, Layout::kNchw));
+    return nhwc.tensor;
   }
   return node.unsupported("input of shape " + shape_string(value.shape) +
                           " holds its elements in ONNX's order after a reshape or transpose, not "

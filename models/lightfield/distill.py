@@ -1,0 +1,506 @@
+"""Stage 3: distil the factorised light field on the stage-2 mesh, quantise, export the asset.
+
+    python3 distill.py --data .data/lego_400 --mesh .work/lightfield/lego/mesh.ply \
+        --teacher .work/lightfield/lego/teacher_fp16 --out .work/lightfield/lego/lf32 --k 32 --patch 1
+
+colour_c = sigmoid(bias_c + sum_j f_{c,j}(x) beta_j(d)), d = normalize(x - eye)  (docs/lightfield-asset.md)
+
+1. Views: the training photos plus dense novel views rendered by the teacher (lego: random
+   cameras on the training cameras' sphere band looking at the origin; LLFF: cameras between and
+   slightly beyond pairs of training cameras). Held-out views are never used.
+2. Samples: each view's pixels are rasterised (rasterize.py); a pixel's ray is intersected with
+   the plane of its triangle for the exact (perspective-correct) barycentrics, which give the
+   atlas coordinates and so the texel, exactly as the renderer's nearest lookup picks it.
+3. Stage A (float): per-texel features f [texels, 3k] (free parameters, nearest lookups from the
+   start) and beta(d) as a small MLP on the view direction (smooth, so it generalises between
+   views); Adam, MSE on colour.
+4. Stage B (8-bit): beta baked onto the octahedral grid's texel centres; per-channel ranges from
+   robust percentiles; then f and the beta grid are fine-tuned with the 8-bit quantisation
+   simulated (straight-through rounding) and the same nearest direction lookup as the shader.
+5. Export with export_asset.write_asset (the bytes are exactly the simulated quantisation).
+
+The run saves a checkpoint after each stage and every --ckpt-every iterations, and resumes from
+it; --max-minutes cuts the stages short by wall clock (the log says so) so the asset is always
+written.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import atlas as atl
+from common import Log, atomic_save, describe_env, pick_device, psnr, torch_load
+from datasets import load_scene, ndc_rays, pixel_rays
+from export_asset import oct_texel_dirs, pack_layers, write_asset
+from mesh_ops import decimate_to, read_ply
+from rasterize import rasterize
+
+DIR_FRAME = np.diag([1.0, -1.0, -1.0])  # local +z (map centre) = world -z: where the rays point
+
+
+# ---- shared lookups (same float32 arithmetic as render_asset / the shader) -----------------
+
+
+def oct_texel_torch(d, R, N):
+    l = d.float() @ R.T
+    l = l / l.abs().sum(-1, keepdim=True)
+    px, py, pz = l.unbind(-1)
+    sx = torch.where(px >= 0, torch.ones_like(px), -torch.ones_like(px))
+    sy = torch.where(py >= 0, torch.ones_like(py), -torch.ones_like(py))
+    qx = torch.where(pz >= 0, px, (1.0 - py.abs()) * sx)
+    qy = torch.where(pz >= 0, py, (1.0 - px.abs()) * sy)
+    i = torch.floor((qx * 0.5 + 0.5) * N).clamp(0, N - 1).long()
+    j = torch.floor((qy * 0.5 + 0.5) * N).clamp(0, N - 1).long()
+    return j * N + i
+
+
+def hit_texels(o, d, fid, tri_pos, tri_uv, W, H):
+    """Pixels with a hit: world point x, texel index j*W+i. o, d [n,3] world rays; fid [n] >= 0."""
+    P = tri_pos[fid].double()  # [n,3,3]
+    od, dd = o.double(), d.double()
+    e1, e2 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 0]
+    nrm = torch.cross(e1, e2, dim=-1)
+    den = (nrm * dd).sum(-1)
+    den = torch.where(den.abs() < 1e-30, torch.full_like(den, 1e-30), den)
+    t = (nrm * (P[:, 0] - od)).sum(-1) / den
+    x = od + t[:, None] * dd
+    v2 = x - P[:, 0]
+    d00, d01, d11 = (e1 * e1).sum(-1), (e1 * e2).sum(-1), (e2 * e2).sum(-1)
+    d20, d21 = (v2 * e1).sum(-1), (v2 * e2).sum(-1)
+    dn = d00 * d11 - d01 * d01
+    dn = torch.where(dn.abs() < 1e-300, torch.full_like(dn, 1e-300), dn)
+    b1 = (d11 * d20 - d01 * d21) / dn
+    b2 = (d00 * d21 - d01 * d20) / dn
+    b = torch.stack([1 - b1 - b2, b1, b2], -1).clamp(0, 1)
+    b = b / b.sum(-1, keepdim=True)
+    st = (b.float()[..., None] * tri_uv[fid]).sum(1)
+    i = torch.floor(st[:, 0] * W).clamp(0, W - 1).long()
+    j = torch.floor(st[:, 1] * H).clamp(0, H - 1).long()
+    return x.float(), j * W + i
+
+
+# ---- cameras ---------------------------------------------------------------------------------
+
+
+def look_at(eye, target, up):
+    f = target - eye
+    f = f / np.linalg.norm(f)
+    r = np.cross(f, up)
+    r = r / np.linalg.norm(r)
+    u = np.cross(r, f)
+    m = np.eye(4, dtype=np.float32)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = r, u, -f, eye
+    return m
+
+
+def novel_poses(scene, n, seed=0):
+    rng = np.random.default_rng(seed)
+    c2w = scene["c2w"][scene["views"]]
+    pos = c2w[:, :3, 3]
+    if scene["layout"] == "blender":
+        r = float(np.linalg.norm(pos, axis=1).mean())
+        el = np.arcsin(np.clip(pos[:, 2] / np.linalg.norm(pos, axis=1), -1, 1))
+        zlo, zhi = np.sin(el.min()), np.sin(el.max())
+        out = []
+        for _ in range(n):
+            z = rng.uniform(zlo, zhi)
+            phi = rng.uniform(0, 2 * np.pi)
+            e = r * np.array([math.sqrt(1 - z * z) * math.cos(phi), math.sqrt(1 - z * z) * math.sin(phi), z])
+            out.append(look_at(e.astype(np.float32), np.zeros(3, np.float32), np.array([0, 0, 1], np.float32)))
+        return np.stack(out)
+    out = []
+    for _ in range(n):
+        i, j = rng.choice(len(c2w), 2, replace=False)
+        a = rng.uniform(-0.25, 1.25)
+        m = (1 - a) * c2w[i] + a * c2w[j]
+        u, _, vt = np.linalg.svd(m[:3, :3])
+        m[:3, :3] = u @ vt
+        m[:3, 3] += rng.normal(0, 0.02, 3)
+        out.append(m.astype(np.float32))
+    return np.stack(out)
+
+
+# ---- the light field -------------------------------------------------------------------------
+
+
+def pe(x, n):
+    bands = 2.0 ** torch.arange(n, device=x.device, dtype=x.dtype)
+    p = (x[..., None] * bands).reshape(*x.shape[:-1], -1)
+    return torch.cat([x, torch.sin(p), torch.cos(p)], -1)
+
+
+class DirMLP(nn.Module):
+    def __init__(self, k, freqs=4, hidden=128):
+        super().__init__()
+        self.freqs = freqs
+        self.net = nn.Sequential(nn.Linear(3 + 6 * freqs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, k))
+
+    def forward(self, d):
+        return self.net(pe(d, self.freqs))
+
+
+def fake_quant(x, lo, scale):
+    q = torch.round(((x - lo) / scale).clamp(0, 1) * 255.0) / 255.0 * scale + lo
+    return x + (q - x).detach()
+
+
+def to_bytes(x, lo, scale):
+    return torch.round(((x - lo) / scale).clamp(0, 1) * 255.0).to(torch.uint8)
+
+
+# ---- main ------------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--mesh", required=True)
+    ap.add_argument("--teacher", default="", help="teacher shard prefix; empty = photos only")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--asset", default="", help="asset path (default OUT/NAME.fvlf)")
+    ap.add_argument("--name", default="")
+    ap.add_argument("--k", type=int, default=32)
+    ap.add_argument("--patch", type=int, default=1)
+    ap.add_argument("--target-tris", type=int, default=0, help="decimate to at most this many (0 = keep)")
+    ap.add_argument("--dir-res", type=int, default=256)
+    ap.add_argument("--novel", type=int, default=300, help="teacher-rendered novel views")
+    ap.add_argument("--photo-weight", type=float, default=1.0, help="loss weight of photo pixels vs teacher pixels")
+    ap.add_argument("--far-cap", type=float, default=0.0, help="LLFF: pull vertices farther than this toward the origin")
+    ap.add_argument("--iters-a", type=int, default=8000)
+    ap.add_argument("--iters-b", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=1 << 18)
+    ap.add_argument("--lr-f", type=float, default=1e-2)
+    ap.add_argument("--lr-mlp", type=float, default=2e-3)
+    ap.add_argument("--lr-b", type=float, default=2e-3, help="stage B learning rate of f (beta grid: x 0.5)")
+    ap.add_argument("--clip-pct", type=float, default=0.02, help="percent clipped at each end of a channel's range")
+    ap.add_argument("--downscale", type=int, default=1)
+    ap.add_argument("--train-views", type=int, default=0, help="0 = all (smaller for smoke tests)")
+    ap.add_argument("--eval-views", type=int, default=0, help="views of the held-out split for the log, 0 = all")
+    ap.add_argument("--max-minutes", type=float, default=0.0)
+    ap.add_argument("--reserve-minutes", type=float, default=1.0, help="kept for baking + export")
+    ap.add_argument("--ckpt-every", type=int, default=2000)
+    ap.add_argument("--log-every", type=int, default=250)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    t_start = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    log = Log(os.path.join(args.out, "distill.log"))
+    dev = pick_device(args.device)
+    describe_env(log)
+    log("args: %s" % json.dumps(vars(args)))
+    torch.manual_seed(args.seed)
+    k, N = args.k, args.dir_res
+    deadline = t_start + 60.0 * args.max_minutes if args.max_minutes > 0 else float("inf")
+    reserve = 60.0 * args.reserve_minutes
+
+    def out_of_time():
+        return time.time() > deadline - reserve
+
+    scene = load_scene(args.data, "train", args.downscale)
+    name = args.name or os.path.basename(os.path.normpath(args.data)).split("_")[0]
+    H, Wimg, focal = scene["H"], scene["W"], scene["focal"]
+    blender = scene["layout"] == "blender"
+    if scene["layout"] == "llff" and args.downscale != 1:
+        raise ValueError("LLFF scenes are used at images_8 resolution (no --downscale)")
+    R = torch.tensor(DIR_FRAME, dtype=torch.float32, device=dev)
+
+    # ---- mesh and atlas ---------------------------------------------------------------------
+    verts, faces = read_ply(args.mesh)
+    verts, faces = verts.float(), faces.long()
+    n0 = faces.shape[0]
+    if args.target_tris and faces.shape[0] > args.target_tris:
+        t0 = time.time()
+        verts, faces = decimate_to(verts.to(dev), faces.to(dev), args.target_tris)
+        verts, faces = verts.cpu(), faces.cpu()
+        log("decimated %d -> %d triangles (%d vertices) in %.1f s" % (n0, faces.shape[0], verts.shape[0], time.time() - t0))
+    if args.far_cap > 0:
+        dist = verts.norm(dim=-1)
+        far = dist > args.far_cap
+        verts[far] = verts[far] * (args.far_cap / dist[far])[:, None]
+        log("pulled %d far vertices in to distance %.1f" % (int(far.sum()), args.far_cap))
+    # drop degenerate faces (zero area after capping/decimation)
+    area = torch.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]], dim=-1).norm(dim=-1)
+    faces = faces[area > 1e-12]
+    mesh = atl.expand_mesh(verts.numpy(), faces.numpy(), args.patch)
+    T, W, Ha = mesh["faces"].shape[0], mesh["W"], mesh["H"]
+    ntex = W * Ha
+    log("mesh: %d triangles, patch %d -> atlas %dx%d (%d texels), direction map %dx%d, k=%d" % (T, args.patch, W, Ha, ntex, N, N, k))
+    tri_pos = torch.as_tensor(mesh["positions"].reshape(T, 3, 3), device=dev)
+    tri_uv = torch.as_tensor(mesh["uvs"].reshape(T, 3, 2), device=dev)
+    faces_d = torch.arange(3 * T, device=dev).view(T, 3)
+    pos_flat = tri_pos.reshape(-1, 3)
+
+    def view_samples(c2w):
+        c2w_t = torch.as_tensor(c2w, device=dev)
+        _, fid = rasterize(pos_flat, faces_d, c2w_t, H, Wimg, focal)
+        fid = fid.reshape(-1)
+        o, d = pixel_rays(H, Wimg, focal, c2w_t)
+        hit = fid >= 0
+        x, tex = hit_texels(o[hit], d[hit], fid[hit], tri_pos, tri_uv, W, Ha)
+        dd = x - o[hit]
+        dd = dd / dd.norm(dim=-1, keepdim=True)
+        return hit, tex, dd
+
+    # ---- samples (cached) -------------------------------------------------------------------
+    samples_path = os.path.join(args.out, "samples.pt")
+    if os.path.exists(samples_path):
+        S = torch_load(samples_path)
+        log("samples: %d from %s" % (S["tex"].numel(), samples_path))
+    else:
+        t0 = time.time()
+        views = scene["views"][:args.train_views] if args.train_views > 0 else scene["views"]
+        cams = [(scene["c2w"][v], torch.as_tensor(scene["rgb"][v]).reshape(-1, 3), 1) for v in views]
+        teacher = None
+        if args.teacher and args.novel > 0:
+            from teacher import load_teacher
+            teacher = load_teacher(args.teacher, dev).eval()
+            for c2w in novel_poses(scene, args.novel, args.seed):
+                o, d = pixel_rays(H, Wimg, focal, torch.as_tensor(c2w, device=dev))
+                if not blender:
+                    o, d = ndc_rays(H, Wimg, focal, scene["ndc_near"], o, d)
+                rgb = teacher.render_chunked(o, d, 16384, white_bg=blender)["rgb"].cpu()
+                cams.append((c2w, rgb, 0))
+            del teacher
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
+            log("teacher rendered %d novel views in %.1f s" % (args.novel, time.time() - t0))
+        tex, dirs, rgbs, src = [], [], [], []
+        missed = 0
+        for c2w, rgb, is_photo in cams:
+            hit, tx, dd = view_samples(c2w)
+            tex.append(tx.int().cpu())
+            dirs.append(dd.half().cpu())
+            rgbs.append((rgb[hit.cpu()] * 255).round().byte())
+            src.append(torch.full((tx.numel(),), is_photo, dtype=torch.uint8))
+            if blender:  # object pixels (not white) the mesh misses
+                missed += int(((rgb[~hit.cpu()] < 0.9).any(-1)).sum())
+        S = dict(tex=torch.cat(tex), dir=torch.cat(dirs), rgb=torch.cat(rgbs), photo=torch.cat(src))
+        atomic_save(S, samples_path)
+        log("samples: %d pixels hit from %d views (%d photos); %.3f%% of pixels are object pixels the mesh misses; %.1f s"
+            % (S["tex"].numel(), len(cams), sum(c[2] for c in cams), 100.0 * missed / (len(cams) * H * Wimg), time.time() - t0))
+    s_tex = S["tex"].to(dev).long()
+    s_dir = S["dir"].to(dev).float()
+    s_rgb = S["rgb"].to(dev).float() / 255.0
+    s_w = torch.where(S["photo"].to(dev) > 0, torch.tensor(args.photo_weight, device=dev), torch.tensor(1.0, device=dev))
+    n_s = s_tex.numel()
+    hits = torch.bincount(s_tex, minlength=ntex)
+    seen = hits > 0
+    log("texels seen: %d of %d used (%.1f%%); median hits per seen texel %d"
+        % (int(seen.sum()), T * args.patch * (args.patch + 1) // 2, 100.0 * float(seen.sum()) / max(1, T * args.patch * (args.patch + 1) // 2),
+           int(hits[seen].median()) if seen.any() else 0))
+
+    # ---- eval views (held-out split), for the log ----------------------------------------------
+    ev_scene = load_scene(args.data, "val" if blender else "test", args.downscale)
+    ev_views = ev_scene["views"][:args.eval_views] if args.eval_views > 0 else ev_scene["views"]
+    ev = []
+    for v in ev_views:
+        hit, tx, dd = view_samples(ev_scene["c2w"][v])
+        ev.append((hit, tx, dd, torch.as_tensor(ev_scene["rgb"][v], device=dev).reshape(-1, 3)))
+    bg = torch.ones(3, device=dev) if blender else torch.zeros(3, device=dev)
+
+    def evaluate(colour_fn):
+        ps = []
+        with torch.no_grad():
+            for hit, tx, dd, gt in ev:
+                img = bg.expand(H * Wimg, 3).clone()
+                img[hit] = colour_fn(tx, dd)
+                ps.append(psnr(((img - gt) ** 2).mean().item()))
+        return float(np.mean(ps))
+
+    # ---- checkpoint --------------------------------------------------------------------------
+    ck_path = os.path.join(args.out, "distill_ckpt.pt")
+    F = torch.zeros(ntex, 3 * k, device=dev)
+    mlp = DirMLP(k).to(dev)
+    bias = torch.zeros(3, device=dev)
+    grid = None
+    ranges = None
+    stage, it0 = "A", 0
+    optstate = None
+    if os.path.exists(ck_path):
+        ck = torch_load(ck_path)
+        F = ck["F"].to(dev)
+        mlp.load_state_dict(ck["mlp"])
+        bias = ck["bias"].to(dev)
+        grid = ck["grid"].to(dev) if ck["grid"] is not None else None
+        ranges = {key: val.to(dev) for key, val in ck["ranges"].items()} if ck["ranges"] else None
+        stage, it0, optstate = ck["stage"], ck["it"], ck["opt"]
+        log("resumed: stage %s, iteration %d" % (stage, it0))
+    else:
+        F.normal_(0, 0.1)
+
+    def save(stage_, it_, opt_):
+        atomic_save(dict(F=F.detach().cpu(), mlp=mlp.state_dict(), bias=bias.detach().cpu(),
+                         grid=None if grid is None else grid.detach().cpu(),
+                         ranges=None if ranges is None else {a: b.cpu() for a, b in ranges.items()},
+                         stage=stage_, it=it_, opt=None if opt_ is None else opt_.state_dict()), ck_path)
+
+    def colour_float(tx, dd):
+        beta = mlp(dd)
+        z = (F[tx].view(-1, 3, k) * beta[:, None, :]).sum(-1) + bias
+        return torch.sigmoid(z)
+
+    timing = {}
+    # ---- stage A -----------------------------------------------------------------------------
+    if stage == "A":
+        F.requires_grad_(True)
+        bias.requires_grad_(True)
+        opt = torch.optim.Adam([dict(params=[F], lr=args.lr_f), dict(params=list(mlp.parameters()) + [bias], lr=args.lr_mlp)],
+                               betas=(0.9, 0.99))
+        if optstate is not None:
+            opt.load_state_dict(optstate)
+        t0 = time.time()
+        it = it0
+        while it < args.iters_a:
+            frac = it / max(1, args.iters_a)
+            for g, base in zip(opt.param_groups, (args.lr_f, args.lr_mlp)):
+                g["lr"] = base * (0.1 ** frac)
+            idx = torch.randint(0, n_s, (args.batch,), device=dev)
+            pred = colour_float(s_tex[idx], s_dir[idx])
+            loss = ((pred - s_rgb[idx]) ** 2 * s_w[idx, None]).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            it += 1
+            if it % args.log_every == 0 or it == args.iters_a:
+                log("A it %d loss %.6f (train psnr ~%.2f) lr %.2e %.1f it/s" % (it, loss.item(), psnr(loss.item()),
+                                                                                opt.param_groups[0]["lr"], (it - it0) / (time.time() - t0)))
+            if it % args.ckpt_every == 0:
+                save("A", it, opt)
+            if out_of_time():
+                log("STOPPED EARLY: stage A cut at iteration %d of %d by the wall clock" % (it, args.iters_a))
+                break
+        F.requires_grad_(False)
+        bias.requires_grad_(False)
+        timing["stage_a_s"] = time.time() - t0
+        p_a = evaluate(colour_float)
+        log("stage A done: %d iterations, %.1f s; held-out PSNR (float, MLP beta) %.3f dB" % (it, timing["stage_a_s"], p_a))
+        # unseen texels -> channel median (never drawn; compresses well)
+        med = F[seen].median(0)[0]
+        F[~seen] = med
+        # bake beta on the grid
+        with torch.no_grad():
+            dirs = torch.as_tensor(oct_texel_dirs(DIR_FRAME, N).reshape(-1, 3), device=dev)
+            grid = torch.cat([mlp(dirs[i:i + 65536]) for i in range(0, dirs.shape[0], 65536)])
+        stage, it0, optstate = "B0", 0, None
+        save(stage, 0, None)
+
+    s_dtex = oct_texel_torch(s_dir, R, N)
+    ev_d = [oct_texel_torch(dd, R, N) for _, _, dd, _ in ev]
+
+    if stage == "B0":
+        # per-channel ranges from robust percentiles (seen texels; observed direction texels)
+        def prange(x, pct):
+            x = x.float()
+            if x.shape[0] > 1 << 20:
+                x = x[torch.randperm(x.shape[0], device=x.device)[:1 << 20]]
+            lo = torch.quantile(x, pct / 100.0, dim=0)
+            hi = torch.quantile(x, 1 - pct / 100.0, dim=0)
+            hi = torch.maximum(hi, lo + 1e-6)
+            return lo, hi - lo
+        flo, fsc = prange(F[seen], args.clip_pct)
+        dseen = torch.bincount(s_dtex, minlength=N * N) > 0
+        blo, bsc = prange(grid[dseen], args.clip_pct)
+        ranges = dict(flo=flo, fsc=fsc, blo=blo, bsc=bsc)
+        stage = "B"
+        save(stage, 0, None)
+
+    def colour_grid(tx, dtx, quant=True):
+        f = F[tx]
+        b = grid[dtx]
+        if quant:
+            f = fake_quant(f, ranges["flo"], ranges["fsc"])
+            b = fake_quant(b, ranges["blo"], ranges["bsc"])
+        z = (f.view(-1, 3, k) * b[:, None, :]).sum(-1) + bias
+        return torch.sigmoid(z)
+
+    if stage == "B":
+        p_grid = evaluate(lambda tx, dd: colour_grid(tx, oct_texel_torch(dd, R, N), quant=False))
+        p_q0 = evaluate(lambda tx, dd: colour_grid(tx, oct_texel_torch(dd, R, N), quant=True))
+        log("before fine-tuning: held-out PSNR with the beta grid %.3f dB, 8-bit %.3f dB" % (p_grid, p_q0))
+        F.requires_grad_(True)
+        grid.requires_grad_(True)
+        bias.requires_grad_(True)
+        opt = torch.optim.Adam([dict(params=[F], lr=args.lr_b), dict(params=[grid], lr=0.5 * args.lr_b),
+                                dict(params=[bias], lr=0.5 * args.lr_b)], betas=(0.9, 0.99))
+        if optstate is not None:
+            opt.load_state_dict(optstate)
+        t0 = time.time()
+        it = it0
+        while it < args.iters_b:
+            frac = it / max(1, args.iters_b)
+            for g, base in zip(opt.param_groups, (args.lr_b, 0.5 * args.lr_b, 0.5 * args.lr_b)):
+                g["lr"] = base * (0.1 ** frac)
+            idx = torch.randint(0, n_s, (args.batch,), device=dev)
+            pred = colour_grid(s_tex[idx], s_dtex[idx])
+            loss = ((pred - s_rgb[idx]) ** 2 * s_w[idx, None]).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            it += 1
+            if it % args.log_every == 0 or it == args.iters_b:
+                log("B it %d loss %.6f (train psnr ~%.2f) %.1f it/s" % (it, loss.item(), psnr(loss.item()), (it - it0) / (time.time() - t0)))
+            if it % args.ckpt_every == 0:
+                save("B", it, opt)
+            if time.time() > deadline - 0.5 * reserve:
+                log("STOPPED EARLY: stage B cut at iteration %d of %d by the wall clock" % (it, args.iters_b))
+                break
+        F.requires_grad_(False)
+        grid.requires_grad_(False)
+        bias.requires_grad_(False)
+        timing["stage_b_s"] = time.time() - t0
+        stage = "done"
+        save(stage, it, None)
+
+    p_q = evaluate(lambda tx, dd: colour_grid(tx, oct_texel_torch(dd, R, N), quant=True))
+    log("8-bit model (training-time tensors): held-out PSNR %.3f dB" % p_q)
+
+    # ---- export ------------------------------------------------------------------------------
+    t0 = time.time()
+    fb = to_bytes(F, ranges["flo"], ranges["fsc"]).cpu().numpy()
+    bb = to_bytes(grid, ranges["blo"], ranges["bsc"]).cpu().numpy()
+    flo, fhi = ranges["flo"].cpu().numpy(), (ranges["flo"] + ranges["fsc"]).cpu().numpy()
+    blo, bhi = ranges["blo"].cpu().numpy(), (ranges["blo"] + ranges["bsc"]).cpu().numpy()
+    pos = mesh["positions"]
+    c = 0.5 * (pos.min(0) + pos.max(0))
+    if blender:
+        ev_c2w = ev_scene["c2w"][ev_views[0]]
+        cam = dict(eye=ev_c2w[:3, 3], target=np.zeros(3), up=(0, 0, 1), fovy=2 * math.atan(0.5 * H / focal),
+                   near=0.5, far=20.0)
+    else:
+        cam = dict(eye=np.zeros(3), target=np.array([0, 0, -1.0]), up=(0, 1, 0), fovy=2 * math.atan(0.5 * H / focal),
+                   near=0.2, far=float(np.linalg.norm(pos, axis=1).max() * 2 + 1))
+    prov = "\n".join([
+        "data: %s (%s, train split%s)" % (args.data, scene["layout"], "" if blender else ": held out " + ",".join(scene["names"][i] for i in scene["test_idx"])),
+        "teacher: %s (%d novel views)" % (args.teacher or "none", args.novel if args.teacher else 0),
+        "mesh: %s, %d triangles%s" % (args.mesh, T, " (decimated from %d)" % n0 if T < n0 else ""),
+        "recipe: models/lightfield/distill.py k=%d patch=%d dir_res=%d iters=%d+%d batch=%d" % (k, args.patch, N, args.iters_a, args.iters_b, args.batch),
+        "psnr_training_tensors: %.3f" % p_q,
+        "date: %s" % time.strftime("%Y-%m-%d"),
+        "tool: fovea models/lightfield/export_asset.py 1.0"])
+    asset_path = args.asset or os.path.join(args.out, "%s.fvlf" % name)
+    nbytes = write_asset(asset_path, name=name, k=k, positions=pos, uvs=mesh["uvs"], triangles=mesh["triangles"],
+                         atlas=pack_layers(fb, Ha, W), atlas_lo=flo, atlas_hi=fhi,
+                         dirmap=pack_layers(bb, N, N), dir_lo=blo, dir_hi=bhi, bias=bias.cpu().numpy(),
+                         background=(1.0, 1.0, 1.0, 1.0) if blender else (0.0, 0.0, 0.0, 1.0), dir_frame=DIR_FRAME,
+                         camera=cam, description="%s light field, k=%d, Re-ReND-style bake of fovea" % (name, k),
+                         provenance=prov, patch=args.patch)
+    timing["export_s"] = time.time() - t0
+    timing["total_s"] = time.time() - t_start
+    gpu = 3 * k * W * Ha + k * N * N + 3 * T * 20 + 12 * T
+    res = dict(name=name, asset=asset_path, file_bytes=nbytes, triangles=T, k=k, patch=args.patch, atlas=[W, Ha],
+               dir_res=N, gpu_bytes_with_index=gpu, psnr_heldout_training_tensors=p_q, eval_views=len(ev), timing=timing)
+    with open(os.path.join(args.out, "distill.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    log("wrote %s: %.2f MB; GPU %.2f MB; %s" % (asset_path, nbytes / 1e6, gpu / 1e6, json.dumps(timing)))
+
+
+if __name__ == "__main__":
+    main()
