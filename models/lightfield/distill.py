@@ -170,6 +170,7 @@ def main():
     ap.add_argument("--target-tris", type=int, default=0, help="decimate to at most this many (0 = keep)")
     ap.add_argument("--dir-res", type=int, default=256)
     ap.add_argument("--novel", type=int, default=300, help="teacher-rendered novel views")
+    ap.add_argument("--views-cache", default="", help="file keeping the teacher's novel views (shared by runs)")
     ap.add_argument("--photo-weight", type=float, default=1.0, help="loss weight of photo pixels vs teacher pixels")
     ap.add_argument("--far-cap", type=float, default=0.0, help="LLFF: pull vertices farther than this toward the origin")
     ap.add_argument("--iters-a", type=int, default=8000)
@@ -218,7 +219,7 @@ def main():
     n0 = faces.shape[0]
     if args.target_tris and faces.shape[0] > args.target_tris:
         t0 = time.time()
-        verts, faces = decimate_to(verts.to(dev), faces.to(dev), args.target_tris)
+        verts, faces, _ = decimate_to(verts.to(dev), faces.to(dev), args.target_tris)
         verts, faces = verts.cpu(), faces.cpu()
         log("decimated %d -> %d triangles (%d vertices) in %.1f s" % (n0, faces.shape[0], verts.shape[0], time.time() - t0))
     if args.far_cap > 0:
@@ -258,19 +259,28 @@ def main():
         t0 = time.time()
         views = scene["views"][:args.train_views] if args.train_views > 0 else scene["views"]
         cams = [(scene["c2w"][v], torch.as_tensor(scene["rgb"][v]).reshape(-1, 3), 1) for v in views]
-        teacher = None
-        if args.teacher and args.novel > 0:
-            from teacher import load_teacher
-            teacher = load_teacher(args.teacher, dev).eval()
-            for c2w in novel_poses(scene, args.novel, args.seed):
+        cache = args.views_cache
+        if cache and os.path.exists(cache):
+            nv = torch_load(cache)
+            for c2w, rgb in zip(nv["c2w"], nv["rgb"]):
+                cams.append((c2w, rgb.float().reshape(-1, 3) / 255.0, 0))
+            log("novel views: %d from %s" % (len(nv["c2w"]), cache))
+        elif args.teacher and args.novel > 0:
+            from teacher_int8 import load_teacher_any
+            teacher = load_teacher_any(args.teacher, dev).eval()
+            poses, imgs = novel_poses(scene, args.novel, args.seed), []
+            for c2w in poses:
                 o, d = pixel_rays(H, Wimg, focal, torch.as_tensor(c2w, device=dev))
                 if not blender:
                     o, d = ndc_rays(H, Wimg, focal, scene["ndc_near"], o, d)
                 rgb = teacher.render_chunked(o, d, 16384, white_bg=blender)["rgb"].cpu()
-                cams.append((c2w, rgb, 0))
+                imgs.append((rgb * 255).round().byte())
+                cams.append((c2w, imgs[-1].float() / 255.0, 0))
             del teacher
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
+            if cache:
+                atomic_save(dict(c2w=poses, rgb=imgs), cache)
             log("teacher rendered %d novel views in %.1f s" % (args.novel, time.time() - t0))
         tex, dirs, rgbs, src = [], [], [], []
         missed = 0

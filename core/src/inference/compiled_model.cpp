@@ -65,9 +65,10 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
     compiled->kernels_.push_back(std::move(*kernel));
   }
   compiled->constant_pointers_.assign(graph.tensors.size(), nullptr);
-  // Weights at rest stay in memory (or mapped) for the model's life: they are what eviction
-  // re-packs from, so they count against the budget from the start.
-  const std::int64_t at_rest = model->stored_bytes();
+  // Weights at rest stay for the model's life: they are what eviction re-packs from. Held in
+  // memory they count against the budget from the start; in a mapped .fvm file they are pages
+  // the kernel reads back on demand, released after each packing, so they do not.
+  const std::int64_t at_rest = model->resident_stored_bytes();
   FOVEA_RETURN_IF_ERROR(
       budget.reserve(compiled->owner_, MemoryCategory::kCompressedWeights, at_rest));
   compiled->reserved_at_rest_ = at_rest;
@@ -115,6 +116,7 @@ Status CompiledModel::prepare_locked() {
       if (!buffer) return buffer.status();
       std::span<std::uint8_t> out(static_cast<std::uint8_t*>(buffer->data()), bytes);
       FOVEA_RETURN_IF_ERROR(model_->decode_constant(tensor.constant, out));
+      model_->release_file_pages(tensor.constant);
       scratch[input] = std::move(*buffer);
       return std::span<const std::uint8_t>(out);
     };
@@ -139,6 +141,7 @@ Status CompiledModel::prepare_locked() {
         Status decoded = model_->decode_constant(
             tensor.constant, {static_cast<std::uint8_t*>(buffer->data()), bytes});
         if (!decoded.is_ok()) return fail(decoded);
+        model_->release_file_pages(tensor.constant);
         constant_pointers_[static_cast<size_t>(t)] = buffer->data();
         resident_constants_.push_back(std::move(*buffer));
       }

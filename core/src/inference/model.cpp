@@ -1,5 +1,8 @@
 #include "fovea/core/model.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -88,6 +91,7 @@ Result<int> Model::add_stored_constant(std::span<const std::uint8_t> stored,
   if (keeper) {
     c.data = stored.data();
     c.keeper = std::move(keeper);
+    c.file_backed = true;
   } else {
     auto owned = std::make_shared<std::vector<std::uint8_t>>(stored.begin(), stored.end());
     c.data = owned->data();
@@ -95,6 +99,29 @@ Result<int> Model::add_stored_constant(std::span<const std::uint8_t> stored,
   }
   constants_.push_back(std::move(c));
   return constant_count() - 1;
+}
+
+std::int64_t Model::resident_stored_bytes() const {
+  std::int64_t total = 0;
+  for (const Constant& c : constants_)
+    if (!c.file_backed) total += c.stored_bytes;
+  return total;
+}
+
+bool Model::constant_is_file_backed(int index) const {
+  const Constant* c = find(index);
+  return c != nullptr && c->file_backed;
+}
+
+void Model::release_file_pages(int index) const {
+  const Constant* c = find(index);
+  if (c == nullptr || !c->file_backed || c->stored_bytes <= 0) return;
+  // Only whole pages inside the blob: neighbours sharing its first or last page stay put.
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(c->data);
+  const std::uintptr_t first = (begin + page - 1) / page * page;
+  const std::uintptr_t last = (begin + static_cast<std::uintptr_t>(c->stored_bytes)) / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 std::int64_t Model::stored_bytes() const {

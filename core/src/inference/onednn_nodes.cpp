@@ -138,7 +138,7 @@ class OnednnConvKernel final : public NodeKernel {
   OnednnConvKernel(const GraphNode& node, const OnednnKernelOptions& options)
       : node_(node), options_(options) {}
 
-  // Makes the primitives; an empty result when oneDNN has no exact fast kernel for the node.
+  // Makes the primitives; false when oneDNN has no exact fast kernel for the node.
   Result<bool> create(const ModelGraph& graph);
 
   bool has_weights() const override { return true; }
@@ -154,7 +154,18 @@ class OnednnConvKernel final : public NodeKernel {
 
  private:
   static void run_slice(void* context, size_t index);
+  Slice whole_slice() const {
+    Slice slice;
+    slice.n = shape_.n;
+    slice.rows = shape_.oh;
+    slice.oc = shape_.o;
+    slice.ih = shape_.h;
+    slice.pad_top = shape_.pt;
+    slice.pad_bottom = shape_.pb;
+    return slice;
+  }
   std::vector<Slice> plan_slices() const;
+  Result<bool> make_primitives(std::vector<Slice> plan);
   memory::desc src_desc(const Slice& s) const {
     return memory::desc({s.n, shape_.c, s.ih, shape_.w}, Dt::s8, Tag::nhwc);
   }
@@ -186,21 +197,11 @@ std::vector<Slice> OnednnConvKernel::plan_slices() const {
   const ConvShape& s = shape_;
   const std::int64_t threads = std::max(1, options_.threads);
   std::vector<Slice> slices;
-  auto whole = [&] {
-    Slice slice;
-    slice.n = s.n;
-    slice.rows = s.oh;
-    slice.oc = s.o;
-    slice.ih = s.h;
-    slice.pad_top = s.pt;
-    slice.pad_bottom = s.pb;
-    return slice;
-  };
-  if (threads == 1) return {whole()};
+  if (threads == 1) return {whole_slice()};
   if (s.n > 1) {  // batch items (row slices of several items would not be contiguous)
     const std::int64_t parts = std::min(threads, s.n);
     for (std::int64_t i = 0, n0 = 0; i < parts; ++i) {
-      Slice slice = whole();
+      Slice slice = whole_slice();
       slice.n0 = n0;
       slice.n = s.n / parts + (i < s.n % parts ? 1 : 0);
       n0 += slice.n;
@@ -212,7 +213,7 @@ std::vector<Slice> OnednnConvKernel::plan_slices() const {
     const std::int64_t parts = std::min(threads, s.oh);
     const std::int64_t extent = (s.kh - 1) * s.dh + 1;
     for (std::int64_t i = 0, r0 = 0; i < parts; ++i) {
-      Slice slice = whole();
+      Slice slice = whole_slice();
       slice.r0 = r0;
       slice.rows = s.oh / parts + (i < s.oh % parts ? 1 : 0);
       r0 += slice.rows;
@@ -223,7 +224,7 @@ std::vector<Slice> OnednnConvKernel::plan_slices() const {
       const std::int64_t iy1 = std::min(end, s.h);
       slice.pad_bottom = end - iy1;
       slice.ih = iy1 - slice.iy0;
-      if (slice.ih < 1) return {whole()};  // a slice entirely in the padding
+      if (slice.ih < 1) return {whole_slice()};  // a slice entirely in the padding
       slices.push_back(slice);
     }
     return slices;
@@ -232,7 +233,7 @@ std::vector<Slice> OnednnConvKernel::plan_slices() const {
     // One output pixel (fully connected): slices of output channels, whole 16-channel blocks.
     const std::int64_t per = (s.o + threads * 16 - 1) / (threads * 16) * 16;
     for (std::int64_t o0 = 0; o0 < s.o; o0 += per) {
-      Slice slice = whole();
+      Slice slice = whole_slice();
       slice.o0 = o0;
       slice.oc = std::min(per, s.o - o0);
       slice.packed = static_cast<int>(slices.size());
@@ -240,7 +241,7 @@ std::vector<Slice> OnednnConvKernel::plan_slices() const {
     }
     return slices;
   }
-  return {whole()};
+  return {whole_slice()};
 }
 
 Result<bool> OnednnConvKernel::create(const ModelGraph& graph) {
@@ -311,10 +312,22 @@ Result<bool> OnednnConvKernel::create(const ModelGraph& graph) {
   y_zero_point_ = yq.zero_point;
   std::tie(y_min_, y_max_) = int8_clamp(a, y_scale, y_zero_point_);
 
+  // The planned slices; if oneDNN refuses the slicing (slices that must share one weights
+  // layout), the whole output as one slice.
+  std::vector<Slice> plan = plan_slices();
+  Result<bool> made = make_primitives(std::move(plan));
+  if (made.is_ok() && !*made && slices_.size() > 1) made = make_primitives({whole_slice()});
+  return made;
+}
+
+Result<bool> OnednnConvKernel::make_primitives(std::vector<Slice> plan) {
+  const ConvShape& s = shape_;
+  slices_ = std::move(plan);
+  packed_.clear();
+  scratchpad_total_ = 0;
   try {
     SingleOmpThread single;
     dnnl::engine& engine = cpu_engine();
-    slices_ = plan_slices();
     for (size_t i = 0; i < slices_.size(); ++i) {
       Slice& slice = slices_[i];
       dnnl::primitive_attr attr;

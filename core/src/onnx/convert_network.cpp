@@ -431,7 +431,11 @@ std::vector<std::int64_t> scaled_size(const Value& x, const std::vector<float>& 
   return out;
 }
 
+Status upsample(Importer& im, const NodeView& node);
+
 Status resize(Importer& im, const NodeView& node) {
+  // Opset 10's Resize is Upsample by another name: (X, scales) with asymmetric coordinates.
+  if (im.opset() < 11) return upsample(im, node);
   FOVEA_RETURN_IF_ERROR(
       node.allow_attributes({"coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside",
                              "extrapolation_value", "mode", "nearest_mode"}));

@@ -14,7 +14,9 @@ namespace fovea {
 namespace onnx_import {
 namespace {
 
-constexpr int kOldestOpset = 11;
+// Opset 10 too: OpenCV 4.6 reads ReLU6 only as opset 10's Clip with attributes, so networks
+// compared with it are exported at 10.
+constexpr int kOldestOpset = 10;
 constexpr int kNewestOpset = 17;
 
 const ConverterTable& converters() {

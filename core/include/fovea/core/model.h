@@ -54,8 +54,16 @@ class Model {
   Result<int> add_stored_constant(std::span<const std::uint8_t> stored, ConstantEncoding encoding,
                                   std::shared_ptr<const void> keeper);
 
-  // Sum of constant bytes at rest: what a memory budget counts as compressed weights.
+  // Sum of constant bytes at rest.
   std::int64_t stored_bytes() const;
+  // The part of stored_bytes() held in memory: what a memory budget counts as compressed
+  // weights. Constants of a loaded file live in its mapping instead, pages the kernel can drop
+  // and read again, so the budget does not count them.
+  std::int64_t resident_stored_bytes() const;
+  bool constant_is_file_backed(int index) const;
+  // Hints that a file-backed constant will not be read again soon (it has been packed): its
+  // pages leave this process's resident set until the next read. A no-op for other constants.
+  void release_file_pages(int index) const;
 
   // The graph's own checks (ModelGraph::validate), then that every constant tensor names an
   // existing constant whose decoded size is the tensor's byte size, and that no tensor is
@@ -69,6 +77,7 @@ class Model {
     std::int64_t decoded_bytes = 0;
     ConstantEncoding encoding = ConstantEncoding::kRaw;
     std::shared_ptr<const void> keeper;  // owns `data` (a vector, or the file mapping)
+    bool file_backed = false;            // `data` points into a mapped file
   };
   const Constant* find(int index) const;
   std::vector<Constant> constants_;

@@ -1,5 +1,5 @@
 #pragma once
-// ONNX import: a float model exported from PyTorch (opsets 11 to 17) becomes a float fovea Model,
+// ONNX import: a float model exported from PyTorch (opsets 10 to 17) becomes a float fovea Model,
 // ready for save_fvm or quantize_model.
 //
 // Layout. ONNX models from PyTorch are NCHW; fovea is NHWC throughout. Every rank-4 tensor of

@@ -1,0 +1,25 @@
+#pragma once
+// Real photos as model inputs: resized to the input's size, RGB, ImageNet mean and standard
+// deviation, NHWC float (fovea) and NCHW (OpenCV DNN) from the same pixels.
+
+#include <string>
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+#include "fovea/core/status.h"
+
+namespace fovea::bench {
+
+struct Photo {
+  std::string name;
+  cv::Mat rgb;  // 8-bit RGB at its own size
+};
+
+// Every .jpg/.png in `dir`, sorted by name; an error if none can be read.
+Result<std::vector<Photo>> load_photos(const std::string& dir);
+
+std::vector<float> to_nhwc(const Photo& photo, int width, int height);
+cv::Mat to_nchw_blob(const Photo& photo, int width, int height);
+
+}  // namespace fovea::bench
