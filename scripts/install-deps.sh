@@ -10,7 +10,7 @@ packages=(
   libopencv-dev doctest-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev
   libonnx-dev libprotobuf-dev python3-onnx
-  xvfb xauth
+  xvfb xauth opencv-doc
   clang libclang-rt-14-dev
 )
 

@@ -29,7 +29,8 @@ Result<std::vector<Photo>> load_photos(const std::string& dir) {
   std::vector<std::filesystem::path> paths;
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     const std::string extension = entry.path().extension().string();
-    if (extension == ".jpg" || extension == ".png") paths.push_back(entry.path());
+    if (extension == ".jpg" || extension == ".png" || extension == ".ppm")
+      paths.push_back(entry.path());
   }
   if (error)
     return Status(ErrorCode::kNotFound, "cannot list photos in '" + dir + "': " + error.message());
@@ -43,7 +44,7 @@ Result<std::vector<Photo>> load_photos(const std::string& dir) {
     photos.push_back(std::move(photo));
   }
   if (photos.empty())
-    return Status(ErrorCode::kNotFound, "no readable .jpg or .png photos in '" + dir +
+    return Status(ErrorCode::kNotFound, "no readable .jpg, .png or .ppm photos in '" + dir +
                                             "' (install opencv-doc, or pass --photos DIR)");
   return photos;
 }

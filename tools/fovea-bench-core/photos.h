@@ -16,7 +16,7 @@ struct Photo {
   cv::Mat rgb;  // 8-bit RGB at its own size
 };
 
-// Every .jpg/.png in `dir`, sorted by name; an error if none can be read.
+// Every .jpg/.png/.ppm in `dir`, sorted by name; an error if none can be read.
 Result<std::vector<Photo>> load_photos(const std::string& dir);
 
 std::vector<float> to_nhwc(const Photo& photo, int width, int height);

@@ -1,9 +1,13 @@
 // fovea-bench: times fovea's workloads and prints tables. `gl` (the default) times GL work on
 // any platform, including an NVIDIA GPU with no display (--platform egl-device).
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -12,6 +16,7 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: fovea-bench [gl] [options]
+       fovea-bench core [options]   (the inference core; see fovea-bench core --help)
 
 Times GL workloads off-screen and prints median and p95 frame times per workload and size.
 
@@ -52,7 +57,23 @@ int fail(const std::string& message) {
 
 }  // namespace
 
+// `fovea-bench core ...` runs fovea-bench-core from the same folder: the inference benchmark
+// links XNNPACK and OpenCV, which this GL-only binary must not.
+int run_core(char** argv) {
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length <= 0) return fail("cannot find this executable's folder");
+  self[length] = '\0';
+  const std::string core =
+      (std::filesystem::path(self).parent_path() / "fovea-bench-core").string();
+  argv[1] = const_cast<char*>(core.c_str());
+  execv(core.c_str(), argv + 1);
+  return fail("cannot run " + core + " (" + std::strerror(errno) +
+              "): build it with the rest of fovea (make test builds it)");
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "core") return run_core(argv);
   fovea::bench::GlBenchOptions options;
   int i = 1;
   if (i < argc && std::string_view(argv[i]) == "gl") ++i;
