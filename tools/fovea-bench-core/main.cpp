@@ -219,14 +219,15 @@ ScenarioResult opencv_scenario(const std::vector<BenchModel>& models,
 // ---- per-model figures ----
 
 struct ModelFigures {
-  double fp32_ms = 0, int8_ms = 0, opencv_fp32_ms = 0;
+  double fp32_ms = 0, int8_ms = 0, int8_onednn_ms = 0, opencv_fp32_ms = 0;
   double cosine_mean = 0, cosine_min = 1;
   double opencv_max_relative_difference = 0;
 };
 
 Result<double> time_fovea(const std::shared_ptr<Model>& model, const std::vector<float>& input,
-                          std::int64_t outputs, int threads, int runs, std::vector<float>* first) {
-  auto context = InferenceContext::create(std::int64_t{1} << 40, threads);
+                          std::int64_t outputs, int threads, int runs, std::vector<float>* first,
+                          Int8Kernels kernels = Int8Kernels::kXnnpack) {
+  auto context = InferenceContext::create(std::int64_t{1} << 40, threads, kernels);
   if (!context) return context.status();
   auto compiled = CompiledModel::create(**context, model);
   if (!compiled) return compiled.status();
@@ -463,13 +464,16 @@ int run(int argc, char** argv) {
     std::vector<float> fovea_out;
     auto fp32 = time_fovea(m.fp32, input, m.outputs, threads, runs, &fovea_out);
     auto int8 = time_fovea(m.int8, input, m.outputs, threads, runs, nullptr);
-    if (!fp32 || !int8) {
-      std::fprintf(stderr, "fovea-bench core: %s\n",
-                   (!fp32 ? fp32 : int8).status().to_string().c_str());
-      return 1;
-    }
+    auto int8_onednn =
+        time_fovea(m.int8, input, m.outputs, threads, runs, nullptr, Int8Kernels::kOnednn);
+    for (const Result<double>* r : {&fp32, &int8, &int8_onednn})
+      if (!r->is_ok()) {
+        std::fprintf(stderr, "fovea-bench core: %s\n", r->status().to_string().c_str());
+        return 1;
+      }
     f.fp32_ms = *fp32;
     f.int8_ms = *int8;
+    f.int8_onednn_ms = *int8_onednn;
     try {
       cv::dnn::Net net = cv::dnn::readNetFromONNX(m.onnx_path);
       net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
@@ -513,13 +517,15 @@ int run(int argc, char** argv) {
   std::filesystem::remove_all(work);
 
   // ---- report ----
-  std::printf("\n%-18s %10s %10s %12s %9s %9s %10s %10s\n", "model", "fp32 ms", "int8 ms",
-              "opencv ms", "fp32/int8", "cv/int8", "cos mean", "cos min");
+  std::printf("\nINT8 kernels: xnn = XNNPACK (no per-inference allocation), dnnl = oneDNN VNNI\n");
+  std::printf("%-20s %9s %9s %9s %10s %10s %9s %9s %9s %9s\n", "model", "fp32 ms", "int8 xnn",
+              "int8 dnnl", "opencv ms", "fp32/xnn", "fp32/dnnl", "cv/dnnl", "cos mean", "cos min");
   for (size_t i = 0; i < models.size(); ++i) {
     const ModelFigures& f = figures[i];
-    std::printf("%-18s %10.2f %10.2f %12.2f %9.2f %9.2f %10.5f %10.5f\n", models[i].name.c_str(),
-                f.fp32_ms, f.int8_ms, f.opencv_fp32_ms, f.fp32_ms / f.int8_ms,
-                f.opencv_fp32_ms / f.int8_ms, f.cosine_mean, f.cosine_min);
+    std::printf("%-20s %9.2f %9.2f %9.2f %10.2f %10.2f %9.2f %9.2f %9.5f %9.5f\n",
+                models[i].name.c_str(), f.fp32_ms, f.int8_ms, f.int8_onednn_ms, f.opencv_fp32_ms,
+                f.fp32_ms / f.int8_ms, f.fp32_ms / f.int8_onednn_ms,
+                f.opencv_fp32_ms / f.int8_onednn_ms, f.cosine_mean, f.cosine_min);
   }
   std::printf("(fovea FP32 vs OpenCV FP32 on the same file, largest difference / largest output:");
   for (size_t i = 0; i < models.size(); ++i)
@@ -567,6 +573,7 @@ int run(int argc, char** argv) {
     for (size_t i = 0; i < models.size(); ++i) {
       json.begin_object().key("name").value(models[i].name);
       json.key("fp32_ms").value(figures[i].fp32_ms).key("int8_ms").value(figures[i].int8_ms);
+      json.key("int8_onednn_ms").value(figures[i].int8_onednn_ms);
       json.key("opencv_fp32_ms").value(figures[i].opencv_fp32_ms);
       json.key("cosine")
           .value(figures[i].cosine_mean)

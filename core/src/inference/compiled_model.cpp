@@ -5,25 +5,29 @@
 
 #include "fovea/core/xnnpack_memory.h"
 #include "node_kernel.h"
+#include "onednn_nodes.h"
 
 namespace fovea {
 
 // ---- InferenceContext ----
 
-InferenceContext::InferenceContext(std::int64_t budget_bytes, int threads)
+InferenceContext::InferenceContext(std::int64_t budget_bytes, int threads, Int8Kernels int8_kernels)
     : budget_(budget_bytes),
       arena_(budget_, budget_.register_owner("activations")),
-      threads_(threads) {}
+      threads_(threads),
+      int8_kernels_(int8_kernels) {}
 
 Result<std::unique_ptr<InferenceContext>> InferenceContext::create(std::int64_t budget_bytes,
-                                                                   int threads) {
+                                                                   int threads,
+                                                                   Int8Kernels int8_kernels) {
   if (budget_bytes <= 0)
     return Status(ErrorCode::kInvalidArgument, "a memory budget must be positive");
   if (threads < 1 || threads > 256)
     return Status(ErrorCode::kInvalidArgument,
                   "thread count " + std::to_string(threads) + " is outside 1..256");
   FOVEA_RETURN_IF_ERROR(initialize_xnnpack());
-  std::unique_ptr<InferenceContext> context(new InferenceContext(budget_bytes, threads));
+  std::unique_ptr<InferenceContext> context(
+      new InferenceContext(budget_bytes, threads, int8_kernels));
   if (threads > 1) {
     context->threadpool_ = pthreadpool_create(static_cast<size_t>(threads));
     if (context->threadpool_ == nullptr)
@@ -60,7 +64,13 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
   if (!plan) return plan.status();
   compiled->plan_ = std::move(*plan);
   for (int n : compiled->order_) {
-    auto kernel = inference::make_node_kernel(graph, graph.nodes[static_cast<size_t>(n)]);
+    const GraphNode& node = graph.nodes[static_cast<size_t>(n)];
+    // oneDNN takes the INT8 convolutions it runs exactly on this CPU; the rest is XNNPACK's.
+    Result<std::unique_ptr<inference::NodeKernel>> kernel{std::unique_ptr<inference::NodeKernel>()};
+    if (context.int8_kernels() == Int8Kernels::kOnednn)
+      kernel = inference::make_onednn_node_kernel(graph, node,
+                                                  {&budget, compiled->owner_, context.threads()});
+    if (kernel && !*kernel) kernel = inference::make_node_kernel(graph, node);
     if (!kernel) return kernel.status().with_context("model '" + name + "'");
     compiled->kernels_.push_back(std::move(*kernel));
   }

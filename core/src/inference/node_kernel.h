@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "fovea/core/model_graph.h"
@@ -36,6 +37,10 @@ class NodeKernel {
   // Whether the node reads constants (so prepare() has weights to pack).
   virtual bool has_weights() const { return false; }
 };
+
+// A node's fused clamp (ReLU, ReLU6) in the int8 domain of an output with `scale` and
+// `zero_point`: the bounds both XNNPACK and oneDNN kernels saturate to.
+std::pair<int, int> int8_clamp(const OpAttributes& attributes, float scale, int zero_point);
 
 // The fastest kernel this build has for `node`: XNNPACK where it has the op and type, plain
 // C++ (the reference kernels, FP32) otherwise.

@@ -80,16 +80,6 @@ std::size_t align_up(std::size_t bytes) {
   return (bytes + kAlignment - 1) / kAlignment * kAlignment;
 }
 
-// The fused clamp in the output's int8 domain, as xnnpack_nodes.cpp computes it for XNNPACK.
-std::pair<int, int> int8_clamp(const OpAttributes& a, float scale, int zero_point) {
-  auto to_q = [&](float v, int fallback) {
-    if (!std::isfinite(v)) return fallback;
-    return static_cast<int>(
-        std::clamp(std::nearbyint(v / scale) + static_cast<float>(zero_point), -128.0f, 127.0f));
-  };
-  return {to_q(a.clamp_min, -128), to_q(a.clamp_max, 127)};
-}
-
 // A node's geometry as a convolution (fully connected: 1x1 kernel over a 1x1 image).
 struct ConvShape {
   std::int64_t n = 1, h = 1, w = 1, c = 1;  // input

@@ -76,15 +76,9 @@ Quant quant_of(const TensorInfo& info) {
   return q;
 }
 
-// The fused clamp of a node, in the int8 domain of its output.
 std::pair<std::int8_t, std::int8_t> int8_clamp(const OpAttributes& a, Quant out) {
-  auto to_q = [&](float v, int fallback) {
-    if (!std::isfinite(v)) return fallback;
-    return static_cast<int>(
-        std::clamp(std::nearbyint(v / out.scale) + out.zero_point, -128.0f, 127.0f));
-  };
-  return {static_cast<std::int8_t>(to_q(a.clamp_min, -128)),
-          static_cast<std::int8_t>(to_q(a.clamp_max, 127))};
+  const auto [lo, hi] = inference::int8_clamp(a, out.scale, out.zero_point);
+  return {static_cast<std::int8_t>(lo), static_cast<std::int8_t>(hi)};
 }
 
 std::int64_t inner_elements(const Shape& shape) {
@@ -514,6 +508,15 @@ class ReferenceNodeKernel final : public NodeKernel {
 };
 
 }  // namespace
+
+std::pair<int, int> int8_clamp(const OpAttributes& a, float scale, int zero_point) {
+  auto to_q = [&](float v, int fallback) {
+    if (!std::isfinite(v)) return fallback;
+    return static_cast<int>(
+        std::clamp(std::nearbyint(v / scale) + static_cast<float>(zero_point), -128.0f, 127.0f));
+  };
+  return {to_q(a.clamp_min, -128), to_q(a.clamp_max, 127)};
+}
 
 Result<std::unique_ptr<NodeKernel>> make_node_kernel(const ModelGraph& graph,
                                                      const GraphNode& node) {
