@@ -79,6 +79,82 @@ def texel_owner_fast(n_tris, P, C, W, H):
     return np.where(valid, t, -1)
 
 
+def choose_patch_sizes(footprint, budget, pmax=8):
+    """Per-triangle patch size P so that a triangle gets about `alpha` texels per pixel of its
+    largest footprint in the training views (P(P+1)/2 texels), alpha as large as the texel budget
+    allows (bisection). Triangles never seen get P = 1. Returns (P [T] int64, alpha, texels)."""
+    fp = np.asarray(footprint, dtype=np.float64)
+    tri_texels = np.array([p * (p + 1) // 2 for p in range(pmax + 1)], dtype=np.float64)
+
+    def sizes(alpha):
+        want = alpha * fp
+        P = np.ones(fp.shape[0], dtype=np.int64)
+        for p in range(2, pmax + 1):
+            P[want > tri_texels[p - 1]] = p
+        return P
+
+    def cost(P):
+        # a pair of class P costs P(P+1) texels; an odd triangle out still takes a whole block
+        tot = 0
+        for p in range(1, pmax + 1):
+            n = int((P == p).sum())
+            tot += (n + 1) // 2 * p * (p + 1)
+        return tot
+
+    lo, hi = 0.0, 64.0
+    if cost(sizes(lo)) > budget:
+        raise ValueError("%d triangles need %d texels at patch 1, above the budget %d" % (fp.size, cost(sizes(lo)), budget))
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if cost(sizes(mid)) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    P = sizes(lo)
+    return P, lo, cost(P)
+
+
+def build_layout(verts, faces, P, max_side=MAX_SIDE, delta=DELTA):
+    """Mixed patch sizes: one band of rows per size class (largest first), triangles of a class
+    in Morton order, paired consecutively. Returns dict(order [T] (new -> old face), uv [T,3,2]
+    (new order), W, H, P (new order))."""
+    P = np.asarray(P, dtype=np.int64)
+    morton = morton_order(verts, faces)
+    rank = np.empty_like(morton)
+    rank[morton] = np.arange(morton.size)
+    classes = sorted(set(P.tolist()), reverse=True)
+    members = {p: np.nonzero(P == p)[0] for p in classes}
+    members = {p: m[np.argsort(rank[m], kind="stable")] for p, m in members.items()}
+    area = sum((m.size + 1) // 2 * p * (p + 1) for p, m in members.items())
+    W = max(max(p + 1 for p in classes), int(math.ceil(math.sqrt(area) * 1.01)))
+    while True:
+        H = sum(((m.size + 1) // 2 + W // (p + 1) - 1) // (W // (p + 1)) * p for p, m in members.items())
+        if H <= max_side or W >= max_side:
+            break
+        W = min(max_side, int(W * 1.05) + 1)
+    if W > max_side or H > max_side:
+        raise ValueError("atlas %dx%d above %d" % (W, H, max_side))
+    order, uvs, Ps = [], [], []
+    y0 = 0
+    for p in classes:
+        m = members[p]
+        per_row = W // (p + 1)
+        t = np.arange(m.size)
+        q = t // 2
+        ox = (q % per_row) * (p + 1.0)
+        oy = y0 + (q // per_row) * float(p)
+        first = np.array([[delta, delta], [p - 2 * delta, delta], [delta, p - 2 * delta]])
+        second = np.array([[p + 1 - delta, p - delta], [1 + 2 * delta, p - delta], [p + 1 - delta, 2 * delta]])
+        local = np.where((t % 2 == 0)[:, None, None], first[None], second[None])
+        uvs.append(local + np.stack([ox, oy], -1)[:, None, :])
+        order.append(m)
+        Ps.append(np.full(m.size, p))
+        y0 += ((m.size + 1) // 2 + per_row - 1) // per_row * p
+    assert y0 == H
+    uv = np.concatenate(uvs) / np.array([W, H], dtype=np.float64)
+    return dict(order=np.concatenate(order), uv=uv.astype(np.float32), W=W, H=H, P=np.concatenate(Ps))
+
+
 def expand_mesh(verts, faces, P, max_side=MAX_SIDE):
     """Orders and pairs the faces, lays out the atlas. Returns dict(positions [3T,3], uvs [3T,2],
     triangles [T,3] = 0..3T-1, order (face permutation), C, W, H, P)."""

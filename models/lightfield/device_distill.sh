@@ -2,10 +2,12 @@
 # Stage 3 on the GPU machine: one or more distillation configs for one scene, each evaluated from
 # its asset file, then the logs and the assets packed into $OUT (files of <= 15 MB).
 #   bash models/lightfield/device_distill.sh NAME CARRY TOTAL_MINUTES CONFIG...
-# CONFIG = tag:k:patch:target_tris (target_tris 0 = keep the stage-2 mesh).
+# CONFIG = tag:k:patch:target_tris:texels:minutes (patch 0 = per-triangle sizes within the texel budget;
+# target_tris 0 = keep the stage-2 mesh; minutes = this config's wall-clock share, default $PER).
 # CARRY holds data/ (the scene folder), teacher_int8.pt (teacher_int8.py) and mesh.ply.
 # Knobs (environment): PYTHON, PER (minutes per config, default 3), EXTRA (more distill.py args),
-# EVAL_ARGS (more eval_asset.py args), RETURN_MB (assets packed into $OUT, default 56).
+# EVAL_ARGS (more eval_asset.py args), RETURN_MB (assets packed into $OUT, default 56),
+# VIEWS_CACHE (file for the teacher's novel views; "none" keeps them in memory only).
 # The teacher's novel views are rendered once and shared by all configs (stage3/novel_views.pt).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,15 +27,15 @@ collect() {
   fi
 }
 for cfg in "$@"; do
-  IFS=: read -r tag k p tt <<< "$cfg"
+  IFS=: read -r tag k p tt tx mn <<< "$cfg"
   left=$("$PY" -c "import time; print('%.2f' % ($TOTAL - (time.time() - $T0) / 60))")
   if ! "$PY" -c "import sys; sys.exit(0 if $left > 1.6 else 1)"; then
     echo "SKIPPED $tag: only $left minutes left" | tee -a "$W/skipped.log"
     continue
   fi
-  mins=$("$PY" -c "print(min($left - 0.4, ${PER:-3}))")
+  mins=$("$PY" -c "print(min($left - 0.4, ${mn:-${PER:-3}}))")
   "$PY" "$L/distill.py" --data "$CARRY/data" --mesh "$CARRY/mesh.ply" --teacher "$CARRY/teacher_int8.pt" \
-    --out "$W/$tag" --name "$NAME" --views-cache "$W/novel_views.pt" --k "$k" --patch "$p" --target-tris "$tt" \
+    --out "$W/$tag" --name "$NAME" --views-cache "${VIEWS_CACHE:-$W/novel_views.pt}" --k "$k" --patch "$p" --target-tris "$tt" --texels "${tx:-300000}" \
     --max-minutes "$mins" ${EXTRA:-}
   mkdir -p "$W/$tag/eval"
   "$PY" "$L/eval_asset.py" --asset "$W/$tag/$NAME.fvlf" --data "$CARRY/data" --split "$SPLIT" --out "$W/$tag/eval" \

@@ -59,17 +59,21 @@ def oct_texel_torch(d, R, N):
     return j * N + i
 
 
-def hit_texels(o, d, fid, tri_pos, tri_uv, W, H):
-    """Pixels with a hit: world point x, texel index j*W+i. o, d [n,3] world rays; fid [n] >= 0."""
-    P = tri_pos[fid].double()  # [n,3,3]
-    od, dd = o.double(), d.double()
-    e1, e2 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 0]
-    nrm = torch.cross(e1, e2, dim=-1)
+def ray_plane(o, d, P):
+    """World point where rays (o, d) [n,3] meet the planes of triangles P [n,3,3]."""
+    P, od, dd = P.double(), o.double(), d.double()
+    nrm = torch.cross(P[:, 1] - P[:, 0], P[:, 2] - P[:, 0], dim=-1)
     den = (nrm * dd).sum(-1)
     den = torch.where(den.abs() < 1e-30, torch.full_like(den, 1e-30), den)
     t = (nrm * (P[:, 0] - od)).sum(-1) / den
-    x = od + t[:, None] * dd
-    v2 = x - P[:, 0]
+    return (od + t[:, None] * dd).float()
+
+
+def texel_index(x, fid, tri_pos, tri_uv, W, H):
+    """Texel j*W+i that the renderer's nearest lookup reads at world point x on triangle fid: the
+    perspective-correct barycentrics of x are its 3-D barycentrics in the triangle."""
+    P = tri_pos[fid].double()
+    e1, e2, v2 = P[:, 1] - P[:, 0], P[:, 2] - P[:, 0], x.double() - P[:, 0]
     d00, d01, d11 = (e1 * e1).sum(-1), (e1 * e2).sum(-1), (e2 * e2).sum(-1)
     d20, d21 = (v2 * e1).sum(-1), (v2 * e2).sum(-1)
     dn = d00 * d11 - d01 * d01
@@ -81,7 +85,7 @@ def hit_texels(o, d, fid, tri_pos, tri_uv, W, H):
     st = (b.float()[..., None] * tri_uv[fid]).sum(1)
     i = torch.floor(st[:, 0] * W).clamp(0, W - 1).long()
     j = torch.floor(st[:, 1] * H).clamp(0, H - 1).long()
-    return x.float(), j * W + i
+    return j * W + i
 
 
 # ---- cameras ---------------------------------------------------------------------------------
@@ -166,12 +170,17 @@ def main():
     ap.add_argument("--asset", default="", help="asset path (default OUT/NAME.fvlf)")
     ap.add_argument("--name", default="")
     ap.add_argument("--k", type=int, default=32)
-    ap.add_argument("--patch", type=int, default=1)
+    ap.add_argument("--patch", type=int, default=0, help="one patch size for all triangles; 0 = per triangle, from its footprint")
+    ap.add_argument("--texels", type=int, default=300000, help="atlas texel budget (patch 0)")
+    ap.add_argument("--pmax", type=int, default=8, help="largest patch size (patch 0)")
     ap.add_argument("--target-tris", type=int, default=0, help="decimate to at most this many (0 = keep)")
     ap.add_argument("--dir-res", type=int, default=256)
     ap.add_argument("--novel", type=int, default=300, help="teacher-rendered novel views")
-    ap.add_argument("--views-cache", default="", help="file keeping the teacher's novel views (shared by runs)")
+    ap.add_argument("--views-cache", default="", help="file keeping the teacher's novel views (shared by runs); 'none' = keep none")
     ap.add_argument("--photo-weight", type=float, default=1.0, help="loss weight of photo pixels vs teacher pixels")
+    ap.add_argument("--dilate", type=float, default=0.0, help="offset vertices outward by this (scene units)")
+    ap.add_argument("--drop-unseen", action="store_true", help="drop triangles no view ever hits")
+    ap.add_argument("--cache-samples", action="store_true", help="keep the pixel samples on disk for a resume")
     ap.add_argument("--far-cap", type=float, default=0.0, help="LLFF: pull vertices farther than this toward the origin")
     ap.add_argument("--iters-a", type=int, default=8000)
     ap.add_argument("--iters-b", type=int, default=3000)
@@ -184,7 +193,7 @@ def main():
     ap.add_argument("--train-views", type=int, default=0, help="0 = all (smaller for smoke tests)")
     ap.add_argument("--eval-views", type=int, default=0, help="views of the held-out split for the log, 0 = all")
     ap.add_argument("--max-minutes", type=float, default=0.0)
-    ap.add_argument("--reserve-minutes", type=float, default=1.0, help="kept for baking + export")
+    ap.add_argument("--reserve-minutes", type=float, default=0.6, help="kept for baking + export")
     ap.add_argument("--ckpt-every", type=int, default=2000)
     ap.add_argument("--log-every", type=int, default=250)
     ap.add_argument("--device", default="auto")
@@ -227,39 +236,47 @@ def main():
         far = dist > args.far_cap
         verts[far] = verts[far] * (args.far_cap / dist[far])[:, None]
         log("pulled %d far vertices in to distance %.1f" % (int(far.sum()), args.far_cap))
+    if args.dilate > 0:
+        # move vertices outward along their area-weighted normals (oriented by the signed volume):
+        # a missed object pixel costs more than a covered background one, whose texel can learn
+        # the blend (lego: 0.002 halves the training views' missed pixels)
+        fn = torch.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]], dim=-1)
+        vn = torch.zeros_like(verts)
+        for i in range(3):
+            vn.index_add_(0, faces[:, i], fn)
+        vn = vn / vn.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+        vol = float((verts[faces[:, 0]] * torch.cross(verts[faces[:, 1]], verts[faces[:, 2]], dim=-1)).sum()) / 6.0
+        verts = verts + (args.dilate if vol >= 0 else -args.dilate) * vn
+        log("dilated the mesh by %.4f along vertex normals (signed volume %.4f)" % (args.dilate, vol))
     # drop degenerate faces (zero area after capping/decimation)
     area = torch.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]], dim=-1).norm(dim=-1)
     faces = faces[area > 1e-12]
-    mesh = atl.expand_mesh(verts.numpy(), faces.numpy(), args.patch)
-    T, W, Ha = mesh["faces"].shape[0], mesh["W"], mesh["H"]
-    ntex = W * Ha
-    log("mesh: %d triangles, patch %d -> atlas %dx%d (%d texels), direction map %dx%d, k=%d" % (T, args.patch, W, Ha, ntex, N, N, k))
-    tri_pos = torch.as_tensor(mesh["positions"].reshape(T, 3, 3), device=dev)
-    tri_uv = torch.as_tensor(mesh["uvs"].reshape(T, 3, 2), device=dev)
-    faces_d = torch.arange(3 * T, device=dev).view(T, 3)
-    pos_flat = tri_pos.reshape(-1, 3)
+    T = faces.shape[0]
+    v_d, f_d = verts.to(dev), faces.to(dev)
+    tri_pos0 = v_d[f_d]  # [T,3,3], original face order
 
-    def view_samples(c2w):
+    def view_hits(c2w):
+        """Rasterise one view: hit mask [HW], face id (original order), world point x, direction."""
         c2w_t = torch.as_tensor(c2w, device=dev)
-        _, fid = rasterize(pos_flat, faces_d, c2w_t, H, Wimg, focal)
+        _, fid = rasterize(v_d, f_d, c2w_t, H, Wimg, focal)
         fid = fid.reshape(-1)
         o, d = pixel_rays(H, Wimg, focal, c2w_t)
         hit = fid >= 0
-        x, tex = hit_texels(o[hit], d[hit], fid[hit], tri_pos, tri_uv, W, Ha)
+        x = ray_plane(o[hit], d[hit], tri_pos0[fid[hit]])
         dd = x - o[hit]
         dd = dd / dd.norm(dim=-1, keepdim=True)
-        return hit, tex, dd
+        return hit, fid[hit], x, dd
 
     # ---- samples (cached) -------------------------------------------------------------------
     samples_path = os.path.join(args.out, "samples.pt")
-    if os.path.exists(samples_path):
+    if args.cache_samples and os.path.exists(samples_path):
         S = torch_load(samples_path)
-        log("samples: %d from %s" % (S["tex"].numel(), samples_path))
+        log("samples: %d from %s" % (S["fid"].numel(), samples_path))
     else:
         t0 = time.time()
         views = scene["views"][:args.train_views] if args.train_views > 0 else scene["views"]
         cams = [(scene["c2w"][v], torch.as_tensor(scene["rgb"][v]).reshape(-1, 3), 1) for v in views]
-        cache = args.views_cache
+        cache = "" if args.views_cache == "none" else args.views_cache
         if cache and os.path.exists(cache):
             nv = torch_load(cache)
             for c2w, rgb in zip(nv["c2w"], nv["rgb"]):
@@ -282,38 +299,80 @@ def main():
             if cache:
                 atomic_save(dict(c2w=poses, rgb=imgs), cache)
             log("teacher rendered %d novel views in %.1f s" % (args.novel, time.time() - t0))
-        tex, dirs, rgbs, src = [], [], [], []
+        fids, xs, dirs, rgbs, src = [], [], [], [], []
+        footprint = torch.zeros(T, dtype=torch.int64, device=dev)
         missed = 0
         for c2w, rgb, is_photo in cams:
-            hit, tx, dd = view_samples(c2w)
-            tex.append(tx.int().cpu())
+            hit, fid, x, dd = view_hits(c2w)
+            footprint = torch.maximum(footprint, torch.bincount(fid, minlength=T))
+            fids.append(fid.int().cpu())
+            xs.append(x.cpu())
             dirs.append(dd.half().cpu())
             rgbs.append((rgb[hit.cpu()] * 255).round().byte())
-            src.append(torch.full((tx.numel(),), is_photo, dtype=torch.uint8))
+            src.append(torch.full((fid.numel(),), is_photo, dtype=torch.uint8))
             if blender:  # object pixels (not white) the mesh misses
                 missed += int(((rgb[~hit.cpu()] < 0.9).any(-1)).sum())
-        S = dict(tex=torch.cat(tex), dir=torch.cat(dirs), rgb=torch.cat(rgbs), photo=torch.cat(src))
-        atomic_save(S, samples_path)
+        S = dict(fid=torch.cat(fids), x=torch.cat(xs), dir=torch.cat(dirs), rgb=torch.cat(rgbs), photo=torch.cat(src),
+                 footprint=footprint.cpu())
+        if args.cache_samples:
+            atomic_save(S, samples_path)
         log("samples: %d pixels hit from %d views (%d photos); %.3f%% of pixels are object pixels the mesh misses; %.1f s"
-            % (S["tex"].numel(), len(cams), sum(c[2] for c in cams), 100.0 * missed / (len(cams) * H * Wimg), time.time() - t0))
-    s_tex = S["tex"].to(dev).long()
+            % (S["fid"].numel(), len(cams), sum(c[2] for c in cams), 100.0 * missed / (len(cams) * H * Wimg), time.time() - t0))
+
+    # ---- atlas: patch size per triangle from its largest footprint, within the texel budget ----
+    fp = S["footprint"].numpy()
+    if args.drop_unseen:
+        # triangles no pixel of any training or novel view hits are hidden (behind others) from
+        # everywhere the views reach: drop them from the mesh (forward-facing scenes)
+        keep = torch.as_tensor(fp > 0)
+        kept_of_old = torch.cumsum(keep.long(), 0) - 1
+        faces = faces[keep]
+        f_d = f_d[keep.to(dev)]
+        tri_pos0 = tri_pos0[keep.to(dev)]
+        S["fid"] = kept_of_old[S["fid"].long()].int()
+        fp = fp[fp > 0]
+        log("dropped %d never-seen triangles, %d kept" % (T - faces.shape[0], faces.shape[0]))
+        T = faces.shape[0]
+    if args.patch > 0:
+        P = np.full(T, args.patch, dtype=np.int64)
+        alpha, used = 0.0, (T + 1) // 2 * args.patch * (args.patch + 1)
+    else:
+        P, alpha, used = atl.choose_patch_sizes(fp, args.texels, args.pmax)
+    lay = atl.build_layout(verts.numpy(), faces.numpy(), P)
+    W, Ha = lay["W"], lay["H"]
+    ntex = W * Ha
+    order = torch.as_tensor(lay["order"], device=dev)
+    new_of_old = torch.empty_like(order)
+    new_of_old[order] = torch.arange(T, device=dev)
+    tri_pos = tri_pos0[order].contiguous()
+    tri_uv = torch.as_tensor(lay["uv"], device=dev)
+    hist = np.bincount(lay["P"], minlength=args.pmax + 1)
+    log("mesh: %d triangles (%d never seen); atlas %dx%d = %d texels (%d in patches, budget %d), %.2f texels per footprint pixel;"
+        " triangles per patch size %s; direction map %dx%d; k=%d"
+        % (T, int((fp == 0).sum()), W, Ha, ntex, used, args.texels, alpha,
+           {p: int(hist[p]) for p in range(1, len(hist)) if hist[p]}, N, N, k))
+
+    def texels_of(fid_old, x):
+        return texel_index(x, new_of_old[fid_old.long()], tri_pos, tri_uv, W, Ha)
+
+    s_tex = torch.cat([texels_of(S["fid"][i:i + (1 << 22)].to(dev), S["x"][i:i + (1 << 22)].to(dev))
+                       for i in range(0, S["fid"].numel(), 1 << 22)])
     s_dir = S["dir"].to(dev).float()
     s_rgb = S["rgb"].to(dev).float() / 255.0
     s_w = torch.where(S["photo"].to(dev) > 0, torch.tensor(args.photo_weight, device=dev), torch.tensor(1.0, device=dev))
     n_s = s_tex.numel()
     hits = torch.bincount(s_tex, minlength=ntex)
     seen = hits > 0
-    log("texels seen: %d of %d used (%.1f%%); median hits per seen texel %d"
-        % (int(seen.sum()), T * args.patch * (args.patch + 1) // 2, 100.0 * float(seen.sum()) / max(1, T * args.patch * (args.patch + 1) // 2),
-           int(hits[seen].median()) if seen.any() else 0))
+    log("texels seen: %d of %d (%.1f%%); median hits per seen texel %d"
+        % (int(seen.sum()), used, 100.0 * float(seen.sum()) / max(1, used), int(hits[seen].median()) if seen.any() else 0))
 
     # ---- eval views (held-out split), for the log ----------------------------------------------
     ev_scene = load_scene(args.data, "val" if blender else "test", args.downscale)
     ev_views = ev_scene["views"][:args.eval_views] if args.eval_views > 0 else ev_scene["views"]
     ev = []
     for v in ev_views:
-        hit, tx, dd = view_samples(ev_scene["c2w"][v])
-        ev.append((hit, tx, dd, torch.as_tensor(ev_scene["rgb"][v], device=dev).reshape(-1, 3)))
+        hit, fid, x, dd = view_hits(ev_scene["c2w"][v])
+        ev.append((hit, texels_of(fid, x), dd, torch.as_tensor(ev_scene["rgb"][v], device=dev).reshape(-1, 3)))
     bg = torch.ones(3, device=dev) if blender else torch.zeros(3, device=dev)
 
     def evaluate(colour_fn):
@@ -403,7 +462,6 @@ def main():
         save(stage, 0, None)
 
     s_dtex = oct_texel_torch(s_dir, R, N)
-    ev_d = [oct_texel_torch(dd, R, N) for _, _, dd, _ in ev]
 
     if stage == "B0":
         # per-channel ranges from robust percentiles (seen texels; observed direction texels)
@@ -411,8 +469,10 @@ def main():
             x = x.float()
             if x.shape[0] > 1 << 20:
                 x = x[torch.randperm(x.shape[0], device=x.device)[:1 << 20]]
-            lo = torch.quantile(x, pct / 100.0, dim=0)
-            hi = torch.quantile(x, 1 - pct / 100.0, dim=0)
+            xs = x.sort(0)[0]  # (torch.quantile refuses inputs above 2^24 elements)
+            n = xs.shape[0]
+            lo = xs[int(round(pct / 100.0 * (n - 1)))]
+            hi = xs[int(round((1 - pct / 100.0) * (n - 1)))]
             hi = torch.maximum(hi, lo + 1e-6)
             return lo, hi - lo
         flo, fsc = prange(F[seen], args.clip_pct)
@@ -478,8 +538,8 @@ def main():
     bb = to_bytes(grid, ranges["blo"], ranges["bsc"]).cpu().numpy()
     flo, fhi = ranges["flo"].cpu().numpy(), (ranges["flo"] + ranges["fsc"]).cpu().numpy()
     blo, bhi = ranges["blo"].cpu().numpy(), (ranges["blo"] + ranges["bsc"]).cpu().numpy()
-    pos = mesh["positions"]
-    c = 0.5 * (pos.min(0) + pos.max(0))
+    pos = tri_pos.reshape(-1, 3).cpu().numpy()
+    uvs = tri_uv.reshape(-1, 2).cpu().numpy()
     if blender:
         ev_c2w = ev_scene["c2w"][ev_views[0]]
         cam = dict(eye=ev_c2w[:3, 3], target=np.zeros(3), up=(0, 0, 1), fovy=2 * math.atan(0.5 * H / focal),
@@ -490,22 +550,25 @@ def main():
     prov = "\n".join([
         "data: %s (%s, train split%s)" % (args.data, scene["layout"], "" if blender else ": held out " + ",".join(scene["names"][i] for i in scene["test_idx"])),
         "teacher: %s (%d novel views)" % (args.teacher or "none", args.novel if args.teacher else 0),
+        "dilate: %g, drop_unseen: %s" % (args.dilate, args.drop_unseen),
         "mesh: %s, %d triangles%s" % (args.mesh, T, " (decimated from %d)" % n0 if T < n0 else ""),
-        "recipe: models/lightfield/distill.py k=%d patch=%d dir_res=%d iters=%d+%d batch=%d" % (k, args.patch, N, args.iters_a, args.iters_b, args.batch),
+        "recipe: models/lightfield/distill.py k=%d patch=%s texels=%d dir_res=%d iters=%d+%d batch=%d" % (
+            k, args.patch or "per-triangle 1..%d" % int(lay["P"].max()), used, N, args.iters_a, args.iters_b, args.batch),
         "psnr_training_tensors: %.3f" % p_q,
         "date: %s" % time.strftime("%Y-%m-%d"),
         "tool: fovea models/lightfield/export_asset.py 1.0"])
     asset_path = args.asset or os.path.join(args.out, "%s.fvlf" % name)
-    nbytes = write_asset(asset_path, name=name, k=k, positions=pos, uvs=mesh["uvs"], triangles=mesh["triangles"],
+    nbytes = write_asset(asset_path, name=name, k=k, positions=pos, uvs=uvs, triangles=np.arange(3 * T).reshape(T, 3),
                          atlas=pack_layers(fb, Ha, W), atlas_lo=flo, atlas_hi=fhi,
                          dirmap=pack_layers(bb, N, N), dir_lo=blo, dir_hi=bhi, bias=bias.cpu().numpy(),
                          background=(1.0, 1.0, 1.0, 1.0) if blender else (0.0, 0.0, 0.0, 1.0), dir_frame=DIR_FRAME,
                          camera=cam, description="%s light field, k=%d, Re-ReND-style bake of fovea" % (name, k),
-                         provenance=prov, patch=args.patch)
+                         provenance=prov, patch=int(lay["P"].max()))
     timing["export_s"] = time.time() - t0
     timing["total_s"] = time.time() - t_start
     gpu = 3 * k * W * Ha + k * N * N + 3 * T * 20 + 12 * T
-    res = dict(name=name, asset=asset_path, file_bytes=nbytes, triangles=T, k=k, patch=args.patch, atlas=[W, Ha],
+    res = dict(name=name, asset=asset_path, file_bytes=nbytes, triangles=T, k=k, patch=args.patch,
+               patch_hist={p: int(hist[p]) for p in range(1, len(hist)) if hist[p]}, texels_in_patches=used, atlas=[W, Ha],
                dir_res=N, gpu_bytes_with_index=gpu, psnr_heldout_training_tensors=p_q, eval_views=len(ev), timing=timing)
     with open(os.path.join(args.out, "distill.json"), "w") as f:
         json.dump(res, f, indent=1)
