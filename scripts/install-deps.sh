@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libegl-dev libgles-dev libegl-mesa0 libgl1-mesa-dri
   libglfw3-dev libglm-dev libimgui-dev libstb-dev
-  libopencv-dev doctest-dev
+  libopencv-dev doctest-dev zlib1g-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev
   libonnx-dev libprotobuf-dev python3-onnx
   xvfb xauth opencv-doc

@@ -11,6 +11,8 @@ uniform vec3 u_eye;
 
 out highp vec3 v_ray;
 out highp vec2 v_uv;
+// The depth pre-pass and the shading pass must compute the same depths.
+invariant gl_Position;
 
 void main() {
   v_ray = a_position - u_eye;

@@ -17,6 +17,8 @@ uniform vec3 u_eyes[2];
 
 out highp vec3 v_ray;
 out highp vec2 v_uv;
+// The depth pre-pass and the shading pass must compute the same depths.
+invariant gl_Position;
 
 void main() {
   v_ray = a_position - u_eyes[LF_VIEW];

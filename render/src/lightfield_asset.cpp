@@ -21,6 +21,8 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little,
               ".fvlf arrays are little-endian in memory; a big-endian port must swap them");
+// Blobs decode straight into these arrays: they must be packed floats.
+static_assert(sizeof(glm::vec3) == 12 && sizeof(glm::vec2) == 8);
 
 // zlib's deflate expands at most about 1032:1, so a stream claiming more is corrupt before a
 // byte of it is inflated (this bounds what a small hostile file can make the loader allocate).
@@ -134,8 +136,8 @@ class FieldReader {
     for (std::uint64_t i = 0; i < count; ++i) {
       out[i] = load_f32(file_.data() + pos_ + 4 * i);
       if (!std::isfinite(out[i]))
-        return corrupt(where_ + ": " + what + "[" + std::to_string(i) + "] at " +
-                       hex(at + 4 * i) + " is not finite");
+        return corrupt(where_ + ": " + what + "[" + std::to_string(i) + "] at " + hex(at + 4 * i) +
+                       " is not finite");
     }
     pos_ += count * 4;
     return Status::ok();
@@ -325,8 +327,8 @@ Status parse_metadata(std::span<const std::uint8_t> file, Span section, const st
         dot += double(asset.dir_frame[i * 3 + c]) * double(asset.dir_frame[j * 3 + c]);
       if (std::abs(dot - (i == j ? 1.0 : 0.0)) >= 1e-3)
         return r.error("dir_frame at " + hex(frame_at) + " is not orthonormal (R R^T [" +
-                       std::to_string(i) + "][" + std::to_string(j) + "] = " +
-                       std::to_string(dot) + ")");
+                       std::to_string(i) + "][" + std::to_string(j) + "] = " + std::to_string(dot) +
+                       ")");
     }
   std::uint32_t dir_param = 0;
   FOVEA_RETURN_IF_ERROR(r.u32("dir_param", dir_param));
@@ -372,8 +374,9 @@ Status parse_mesh(std::span<const std::uint8_t> file, Span section, const std::s
   std::vector<BlobRecord> blobs;
   FOVEA_RETURN_IF_ERROR(
       read_blob_directory(r, file, 3, section.end, expected, /*texture_layers=*/false, blobs));
-  FOVEA_RETURN_IF_ERROR(check_budget(
-      budget, static_cast<std::int64_t>(expected[0] + expected[1] + expected[2]), options, r.where()));
+  FOVEA_RETURN_IF_ERROR(
+      check_budget(budget, static_cast<std::int64_t>(expected[0] + expected[1] + expected[2]),
+                   options, r.where()));
 
   asset.positions.resize(V);
   asset.uvs.resize(V);
@@ -384,9 +387,9 @@ Status parse_mesh(std::span<const std::uint8_t> file, Span section, const std::s
       {reinterpret_cast<std::uint8_t*>(asset.uvs.data()), expected[1]},
       {reinterpret_cast<std::uint8_t*>(asset.triangles.data()), expected[2]}};
   for (int b = 0; b < 3; ++b)
-    FOVEA_RETURN_IF_ERROR(decode_blob(file, blobs[b], outs[b], 0, 0,
-                                      r.where() + " blob " + std::to_string(b) + " (" +
-                                          names[b] + ")"));
+    FOVEA_RETURN_IF_ERROR(
+        decode_blob(file, blobs[b], outs[b], 0, 0,
+                    r.where() + " blob " + std::to_string(b) + " (" + names[b] + ")"));
   asset.unshared = (flags & fvlf::kMeshUnshared) != 0;
 
   for (std::uint64_t i = 0; i < 3 * T; ++i)
@@ -426,8 +429,7 @@ Status parse_texture(std::span<const std::uint8_t> file, Span section, const std
   FOVEA_RETURN_IF_ERROR(r.u32("height", height));
   FOVEA_RETURN_IF_ERROR(r.u32("layers", layers));
   FOVEA_RETURN_IF_ERROR(r.u32("format", format));
-  if (width < 1 || height < 1 || width > fvlf::kMaxTextureSide ||
-      height > fvlf::kMaxTextureSide)
+  if (width < 1 || height < 1 || width > fvlf::kMaxTextureSide || height > fvlf::kMaxTextureSide)
     return r.error("size " + std::to_string(width) + "x" + std::to_string(height) +
                    " is outside 1..4096");
   if (format != fvlf::kFormatRgba8)
@@ -458,9 +460,10 @@ Status parse_texture(std::span<const std::uint8_t> file, Span section, const std
       check_budget(budget, static_cast<std::int64_t>(layer_bytes * layers), options, where));
   texture.texels.resize(layer_bytes * layers);
   for (std::uint32_t l = 0; l < layers; ++l)
-    FOVEA_RETURN_IF_ERROR(decode_blob(
-        file, blobs[l], std::span<std::uint8_t>(texture.texels).subspan(l * layer_bytes, layer_bytes),
-        texture.width, texture.height, where + " layer " + std::to_string(l)));
+    FOVEA_RETURN_IF_ERROR(
+        decode_blob(file, blobs[l],
+                    std::span<std::uint8_t>(texture.texels).subspan(l * layer_bytes, layer_bytes),
+                    texture.width, texture.height, where + " layer " + std::to_string(l)));
   return Status::ok();
 }
 
@@ -583,8 +586,8 @@ Status check_shapes(const LightFieldAsset& asset) {
   for (const LightFieldTexture* t : {&asset.atlas, &asset.direction_map}) {
     if (t->width < 1 || t->height < 1 || t->layers < 1 || t->width > fvlf::kMaxTextureSide ||
         t->height > fvlf::kMaxTextureSide)
-      return invalid("a texture of " + std::to_string(t->width) + "x" +
-                     std::to_string(t->height) + "x" + std::to_string(t->layers));
+      return invalid("a texture of " + std::to_string(t->width) + "x" + std::to_string(t->height) +
+                     "x" + std::to_string(t->layers));
     if (t->lo.size() != static_cast<size_t>(4 * t->layers) || t->hi.size() != t->lo.size())
       return invalid("a texture's ranges are not 4 per layer");
     if (static_cast<std::int64_t>(t->texels.size()) != t->bytes())
@@ -614,8 +617,9 @@ Result<LightFieldAsset> parse_lightfield_asset(std::span<const std::uint8_t> byt
   const std::uint64_t n = bytes.size();
   // 1. Magic, first even on a short file.
   if (n == 0 || std::memcmp(bytes.data(), fvlf::kMagic, std::min<std::uint64_t>(n, 8)) != 0)
-    return corrupt(name + ": not a fovea light-field asset (its first bytes are not the .fvlf "
-                          "magic 89 46 56 4C 0D 0A 1A 0A)");
+    return corrupt(name +
+                   ": not a fovea light-field asset (its first bytes are not the .fvlf "
+                   "magic 89 46 56 4C 0D 0A 1A 0A)");
   // 2. Header.
   if (n < fvlf::kHeaderBytes)
     return corrupt(name + ": truncated: " + std::to_string(n) +
@@ -654,10 +658,10 @@ Result<LightFieldAsset> parse_lightfield_asset(std::span<const std::uint8_t> byt
                    " sections; a file holds at most 64");
   if (table < header_bytes || table > n ||
       std::uint64_t{section_count} * fvlf::kSectionRecordBytes > n - table)
-    return corrupt(name + ": the section table (" + std::to_string(section_count) +
-                   " entries at " + hex(table) + ") does not fit between the header and the " +
-                   "end of the file");
-  std::vector<Span> used = {{0, table + std::uint64_t{section_count} * 24}};
+    return corrupt(name + ": the section table (" + std::to_string(section_count) + " entries at " +
+                   hex(table) + ") does not fit between the header and the " + "end of the file");
+  // Sections may not overlap each other, the header or the section table.
+  std::vector<Span> used = {{0, header_bytes}, {table, table + std::uint64_t{section_count} * 24}};
   Span sections[5];
   bool present[5] = {};
   static constexpr const char* kNames[5] = {"", "metadata", "mesh", "position atlas",
@@ -666,8 +670,8 @@ Result<LightFieldAsset> parse_lightfield_asset(std::span<const std::uint8_t> byt
     const std::uint8_t* e = h + table + std::uint64_t{s} * 24;
     const std::uint32_t kind = load_u32(e);
     const std::uint64_t offset = load_u64(e + 8), size = load_u64(e + 16);
-    const std::string what = name + ": section " + std::to_string(s) + " (kind " +
-                             std::to_string(kind) + ")";
+    const std::string what =
+        name + ": section " + std::to_string(s) + " (kind " + std::to_string(kind) + ")";
     if (offset % 64 != 0)
       return corrupt(what + ": offset " + hex(offset) + " is not a multiple of 64");
     if (offset > n || size > n - offset)
@@ -679,8 +683,7 @@ Result<LightFieldAsset> parse_lightfield_asset(std::span<const std::uint8_t> byt
                        " overlap the header, the section table or another section");
     used.push_back({offset, offset + size});
     if (kind >= fvlf::kMetadata && kind <= fvlf::kDirectionMap) {
-      if (present[kind])
-        return corrupt(what + ": a second " + kNames[kind] + " section");
+      if (present[kind]) return corrupt(what + ": a second " + kNames[kind] + " section");
       present[kind] = true;
       sections[kind] = {offset, offset + size};
     }
@@ -693,8 +696,7 @@ Result<LightFieldAsset> parse_lightfield_asset(std::span<const std::uint8_t> byt
   std::int64_t budget = 0;
   // 5-8. Metadata, mesh, textures; each must use its section up exactly.
   FOVEA_RETURN_IF_ERROR(parse_metadata(bytes, sections[fvlf::kMetadata], name, asset));
-  FOVEA_RETURN_IF_ERROR(
-      parse_mesh(bytes, sections[fvlf::kMesh], name, options, budget, asset));
+  FOVEA_RETURN_IF_ERROR(parse_mesh(bytes, sections[fvlf::kMesh], name, options, budget, asset));
   FOVEA_RETURN_IF_ERROR(parse_texture(bytes, sections[fvlf::kPositionAtlas],
                                       name + ": position atlas section", 3 * asset.k / 4,
                                       /*square=*/false, options, budget, asset.atlas));
@@ -804,8 +806,8 @@ Result<std::vector<std::uint8_t>> serialize_lightfield_asset(
   reseal_lightfield_asset(out);
   if (options.validate) {
     // The writer never hands out a file its own loader refuses.
-    auto check = parse_lightfield_asset(out, "the written asset",
-                                        {.max_decoded_bytes = std::numeric_limits<std::int64_t>::max()});
+    auto check = parse_lightfield_asset(
+        out, "the written asset", {.max_decoded_bytes = std::numeric_limits<std::int64_t>::max()});
     if (!check)
       return Status(ErrorCode::kInvalidArgument,
                     "cannot write the light-field asset: " + check.status().message());

@@ -34,17 +34,16 @@ void add_cube(std::vector<Triangle>& out, glm::dvec3 centre, double half) {
   }
 }
 
-void add_icosphere(std::vector<Triangle>& out, glm::dvec3 centre, double radius,
-                   int subdivisions) {
+void add_icosphere(std::vector<Triangle>& out, glm::dvec3 centre, double radius, int subdivisions) {
   const double t = (1.0 + std::sqrt(5.0)) / 2.0;
   std::vector<glm::dvec3> v = {{-1, t, 0}, {1, t, 0}, {-1, -t, 0}, {1, -t, 0},
                                {0, -1, t}, {0, 1, t}, {0, -1, -t}, {0, 1, -t},
                                {t, 0, -1}, {t, 0, 1}, {-t, 0, -1}, {-t, 0, 1}};
   for (auto& p : v) p = glm::normalize(p);
   std::vector<std::array<int, 3>> faces = {
-      {0, 11, 5}, {0, 5, 1},  {0, 1, 7},   {0, 7, 10}, {0, 10, 11}, {1, 5, 9}, {5, 11, 4},
+      {0, 11, 5},  {0, 5, 1},  {0, 1, 7},  {0, 7, 10}, {0, 10, 11}, {1, 5, 9}, {5, 11, 4},
       {11, 10, 2}, {10, 7, 6}, {7, 1, 8},  {3, 9, 4},  {3, 4, 2},   {3, 2, 6}, {3, 6, 8},
-      {3, 8, 9},  {4, 9, 5},  {2, 4, 11}, {6, 2, 10}, {8, 6, 7},   {9, 8, 1}};
+      {3, 8, 9},   {4, 9, 5},  {2, 4, 11}, {6, 2, 10}, {8, 6, 7},   {9, 8, 1}};
   for (int s = 0; s < subdivisions; ++s) {
     std::map<std::pair<int, int>, int> midpoints;
     auto midpoint = [&](int a, int b) {
@@ -67,8 +66,9 @@ void add_icosphere(std::vector<Triangle>& out, glm::dvec3 centre, double radius,
     faces = std::move(finer);
   }
   for (const auto& f : faces)
-    out.push_back({{centre + radius * v[f[0]], centre + radius * v[f[1]], centre + radius * v[f[2]]},
-                   kSphere});
+    out.push_back(
+        {{centre + radius * v[f[0]], centre + radius * v[f[1]], centre + radius * v[f[2]]},
+         kSphere});
 }
 
 std::uint8_t quantize(double value, float lo, float hi) {
@@ -120,8 +120,8 @@ LightFieldAsset make_procedural_lightfield_asset(const ProceduralLightFieldOptio
   std::vector<Triangle> triangles;
   add_cube(triangles, {-0.62, 0.12, 0.0}, 0.45);
   add_icosphere(triangles, {0.6, -0.1, 0.07}, 0.52, std::clamp(options.sphere_subdivisions, 0, 5));
-  const glm::dvec3 g[4] = {{-1.5, -1.25, -0.5}, {1.5, -1.25, -0.5}, {1.5, 1.25, -0.5},
-                           {-1.5, 1.25, -0.5}};
+  const glm::dvec3 g[4] = {
+      {-1.5, -1.25, -0.5}, {1.5, -1.25, -0.5}, {1.5, 1.25, -0.5}, {-1.5, 1.25, -0.5}};
   triangles.push_back({{g[0], g[1], g[3]}, kGround});
   triangles.push_back({{g[2], g[3], g[1]}, kGround});
 
@@ -134,11 +134,12 @@ LightFieldAsset make_procedural_lightfield_asset(const ProceduralLightFieldOptio
 
   LightFieldAsset asset;
   asset.name = "procedural";
-  asset.description = "fovea's procedural test scene: a checkered cube, a banded ball and a "
-                      "ground square, with a view-dependent sheen";
-  asset.provenance = "tool: fovea::render::make_procedural_lightfield_asset\nk: " +
-                     std::to_string(k) + "\npatch: " + std::to_string(P) +
-                     "\ndirection map: " + std::to_string(N);
+  asset.description =
+      "fovea's procedural test scene: a checkered cube, a banded ball and a "
+      "ground square, with a view-dependent sheen";
+  asset.provenance =
+      "tool: fovea::render::make_procedural_lightfield_asset\nk: " + std::to_string(k) +
+      "\npatch: " + std::to_string(P) + "\ndirection map: " + std::to_string(N);
   asset.k = k;
   asset.patch = static_cast<std::uint32_t>(P);
   asset.bias = {0.1f, -0.05f, 0.2f};
@@ -156,7 +157,8 @@ LightFieldAsset make_procedural_lightfield_asset(const ProceduralLightFieldOptio
   for (int t = 0; t < T; ++t) {
     const int p = t / 2;
     const double ox = (p % C) * (P + 1.0), oy = (p / C) * double(P);
-    const glm::dvec2 first[3] = {{kDelta, kDelta}, {P - 2 * kDelta, kDelta}, {kDelta, P - 2 * kDelta}};
+    const glm::dvec2 first[3] = {
+        {kDelta, kDelta}, {P - 2 * kDelta, kDelta}, {kDelta, P - 2 * kDelta}};
     const glm::dvec2 second[3] = {
         {P + 1 - kDelta, P - kDelta}, {1 + 2 * kDelta, P - kDelta}, {P + 1 - kDelta, 2 * kDelta}};
     for (int c = 0; c < 3; ++c) {
@@ -189,10 +191,9 @@ LightFieldAsset make_procedural_lightfield_asset(const ProceduralLightFieldOptio
                            bary.y * (tri.corner[2] - tri.corner[0]);
       glm::dvec3 base, sheen;
       if (tri.component == kCube) {
-        const double checker =
-            std::fmod(std::floor((x.x + 2) * 4.5) + std::floor((x.y + 2) * 4.5) +
-                          std::floor((x.z + 2) * 4.5),
-                      2.0);
+        const double checker = std::fmod(
+            std::floor((x.x + 2) * 4.5) + std::floor((x.y + 2) * 4.5) + std::floor((x.z + 2) * 4.5),
+            2.0);
         base = checker > 0.5 ? glm::dvec3(1.3, -0.6, -0.9) : glm::dvec3(-0.5, 0.4, 1.1);
         sheen = {0.9, 0.8, 0.5};
       } else if (tri.component == kSphere) {
@@ -208,7 +209,8 @@ LightFieldAsset make_procedural_lightfield_asset(const ProceduralLightFieldOptio
       for (int c = 0; c < 3; ++c) {
         f[c * k + 0] = base[c];
         // With beta_1..3 = d_local, these three make a sheen that follows the view.
-        for (int m = 1; m < 4; ++m) f[c * k + m] = sheen[c] * (m == 3 ? -0.8 : 0.35) * (1 + 0.1 * c);
+        for (int m = 1; m < 4; ++m)
+          f[c * k + m] = sheen[c] * (m == 3 ? -0.8 : 0.35) * (1 + 0.1 * c);
         for (int m = 4; m < k; ++m)
           f[c * k + m] = (0.6 / m) * std::cos(m * x.x + c) * std::sin(m * x.z - c + x.y);
       }

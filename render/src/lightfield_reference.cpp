@@ -84,7 +84,8 @@ int LightFieldReference::build(int begin, int end, int depth) {
     return index;
   }
   const glm::dvec3 extent = centre_hi - centre_lo;
-  const int axis = extent.x >= extent.y && extent.x >= extent.z ? 0 : (extent.y >= extent.z ? 1 : 2);
+  const int axis =
+      extent.x >= extent.y && extent.x >= extent.z ? 0 : (extent.y >= extent.z ? 1 : 2);
   const int middle = (begin + end) / 2;
   std::nth_element(order_.begin() + begin, order_.begin() + middle, order_.begin() + end,
                    [&](int a, int b) { return centroid(a, axis) < centroid(b, axis); });
@@ -146,11 +147,10 @@ glm::vec3 LightFieldReference::shade(const glm::vec3& x, const glm::vec2& st,
   const LightFieldTexture& atlas = asset_.atlas;
   const LightFieldTexture& directions = asset_.direction_map;
   const int k4 = asset_.k / 4;
-  const glm::ivec2 a(
-      static_cast<int>(std::clamp(std::floor(st.x * float(atlas.width)), 0.0f,
-                                  float(atlas.width - 1))),
-      static_cast<int>(std::clamp(std::floor(st.y * float(atlas.height)), 0.0f,
-                                  float(atlas.height - 1))));
+  const glm::ivec2 a(static_cast<int>(std::clamp(std::floor(st.x * float(atlas.width)), 0.0f,
+                                                 float(atlas.width - 1))),
+                     static_cast<int>(std::clamp(std::floor(st.y * float(atlas.height)), 0.0f,
+                                                 float(atlas.height - 1))));
   const glm::vec3 d = glm::normalize(x - eye);
   const glm::ivec2 b = direction_texel(asset_.direction_frame(), d, directions.width);
   glm::vec3 z = asset_.bias;

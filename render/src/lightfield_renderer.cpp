@@ -1,13 +1,17 @@
 #include "fovea/render/lightfield_renderer.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <glm/gtc/type_precision.hpp>
 #include <glm/gtc/type_ptr.hpp>
 
 #include "fovea/render/gl_resources.h"
+#include "fovea/render/shader_program.h"
 #include "fovea/shaders/embedded.h"
 
 namespace fovea::render {
@@ -56,8 +60,7 @@ Result<LightFieldTextureLayout> upload_texture(const LightFieldTexture& texture,
   // Even tiles waste the least: a 3000-texel side in 2048 limits becomes two 1500s.
   layout.tile_width = (texture.width + layout.tiles_x - 1) / layout.tiles_x;
   layout.tile_height = (texture.height + layout.tiles_y - 1) / layout.tiles_y;
-  const std::int64_t total_layers =
-      std::int64_t{layout.tiles_x} * layout.tiles_y * texture.layers;
+  const std::int64_t total_layers = std::int64_t{layout.tiles_x} * layout.tiles_y * texture.layers;
   if (total_layers > max_layers)
     return Status(ErrorCode::kUnavailable,
                   std::string(what) + " of " + std::to_string(texture.width) + "x" +
@@ -76,8 +79,8 @@ Result<LightFieldTextureLayout> upload_texture(const LightFieldTexture& texture,
   glTexParameteri(GL_TEXTURE_2D_ARRAY, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
   if (!layout.tiled()) {
-    glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, 0, 0, texture.width, texture.height,
-                    texture.layers, GL_RGBA, GL_UNSIGNED_BYTE, texture.texels.data());
+    glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, 0, 0, texture.width, texture.height, texture.layers,
+                    GL_RGBA, GL_UNSIGNED_BYTE, texture.texels.data());
   } else {
     glPixelStorei(GL_UNPACK_ROW_LENGTH, texture.width);
     for (int ty = 0; ty < layout.tiles_y; ++ty)
@@ -87,8 +90,8 @@ Result<LightFieldTextureLayout> upload_texture(const LightFieldTexture& texture,
         const int h = std::min(layout.tile_height, texture.height - y0);
         const int tile = ty * layout.tiles_x + tx;
         for (int l = 0; l < texture.layers; ++l)
-          glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, 0, tile * texture.layers + l, w, h, 1,
-                          GL_RGBA, GL_UNSIGNED_BYTE, texture.texel(l, x0, y0));
+          glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, 0, tile * texture.layers + l, w, h, 1, GL_RGBA,
+                          GL_UNSIGNED_BYTE, texture.texel(l, x0, y0));
       }
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
   }
@@ -111,7 +114,8 @@ Status check_asset(const LightFieldAsset& asset) {
   if (asset.atlas.layers != 3 * asset.k / 4 || asset.direction_map.layers != asset.k / 4)
     return invalid("the textures' layer counts do not match k");
   for (const LightFieldTexture* t : {&asset.atlas, &asset.direction_map})
-    if (t->width < 1 || t->height < 1 || static_cast<std::int64_t>(t->texels.size()) != t->bytes() ||
+    if (t->width < 1 || t->height < 1 ||
+        static_cast<std::int64_t>(t->texels.size()) != t->bytes() ||
         t->lo.size() != static_cast<size_t>(4 * t->layers) || t->hi.size() != t->lo.size())
       return invalid("a texture's texels or ranges do not match its size");
   if (asset.direction_map.width != asset.direction_map.height)
@@ -154,11 +158,160 @@ void set_static_uniforms(const ShaderProgram& program, const LightFieldAsset& as
   glUseProgram(0);
 }
 
+// Triangle indices sorted by the Morton code of their centroids in the mesh's bounding box.
+std::vector<int> morton_order(const LightFieldAsset& asset) {
+  auto spread = [](std::uint64_t x) {
+    x &= 0x1fffff;
+    x = (x | x << 32) & 0x1f00000000ffffull;
+    x = (x | x << 16) & 0x1f0000ff0000ffull;
+    x = (x | x << 8) & 0x100f00f00f00f00full;
+    x = (x | x << 4) & 0x10c30c30c30c30c3ull;
+    x = (x | x << 2) & 0x1249249249249249ull;
+    return x;
+  };
+  glm::vec3 lo(std::numeric_limits<float>::max()), hi(-std::numeric_limits<float>::max());
+  for (const glm::vec3& p : asset.positions) {
+    lo = glm::min(lo, p);
+    hi = glm::max(hi, p);
+  }
+  const glm::vec3 extent = glm::max(hi - lo, glm::vec3(1e-20f));
+  const int triangles = asset.triangle_count();
+  std::vector<std::pair<std::uint64_t, int>> keyed(static_cast<size_t>(triangles));
+  for (int t = 0; t < triangles; ++t) {
+    glm::vec3 centre(0.0f);
+    for (int c = 0; c < 3; ++c)
+      centre += asset.positions[asset.triangles[3 * static_cast<size_t>(t) + c]];
+    const glm::vec3 unit = glm::clamp((centre / 3.0f - lo) / extent, 0.0f, 1.0f);
+    const auto q = glm::u64vec3(unit * 2097151.0f);
+    keyed[t] = {spread(q.x) | spread(q.y) << 1 | spread(q.z) << 2, t};
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<int> order(static_cast<size_t>(triangles));
+  for (int t = 0; t < triangles; ++t) order[t] = keyed[t].second;
+  return order;
+}
+
 glm::vec3 eye_position(const glm::mat4& view) {
   return glm::vec3(glm::inverse(glm::dmat4(view))[3]);
 }
 
+// A run of triangles (in the renderer's Morton order) and its bounding box.
+struct Cluster {
+  int first = 0;
+  int count = 0;
+  glm::vec3 lo{0.0f};
+  glm::vec3 hi{0.0f};
+};
+constexpr int kClusterTriangles = 512;
+
+void set_depth_state(GLenum function) {
+  glEnable(GL_DEPTH_TEST);
+  glDepthFunc(function);
+  glDepthMask(GL_TRUE);
+  // The mesh is not consistently wound: both faces are drawn.
+  glDisable(GL_CULL_FACE);
+  glDisable(GL_BLEND);
+}
+
+void set_view(const ShaderProgram& program, const glm::mat4& view_projection,
+              const glm::vec3& eye) {
+  program.use();
+  program.set("u_view_projection", view_projection);
+  program.set("u_eye", eye);
+}
+
 }  // namespace
+
+const char* lightfield_passes_name(LightFieldPasses passes) noexcept {
+  switch (passes) {
+    case LightFieldPasses::kForward:
+      return "forward";
+    case LightFieldPasses::kDepthPrepass:
+      return "depth pre-pass";
+    case LightFieldPasses::kDeferred:
+      return "deferred";
+  }
+  return "unknown";
+}
+
+struct LightFieldRenderer::State {
+  GpuMemoryLedger* ledger = nullptr;
+  LightFieldPasses passes = LightFieldPasses::kDeferred;
+  int k = 0;
+  int triangles = 0;
+  glm::vec4 background{1.0f};
+  LightFieldTextureLayout atlas;
+  LightFieldTextureLayout directions;
+  std::vector<Cluster> clusters;
+  GLuint vertex_array = 0;
+  GLuint vertex_buffer = 0;
+  GLuint index_buffer = 0;
+  GLuint empty_vertex_array = 0;  // the full-screen triangle needs no attributes
+  std::int64_t texture_bytes = 0;
+  std::int64_t buffer_bytes = 0;
+  ShaderProgram forward;          // LF_PASS 0 with lightfield.vert
+  ShaderProgram depth_only;       // lightfield_depth.frag (kDepthPrepass)
+  ShaderProgram texel_pass;       // LF_PASS 1 (kDeferred)
+  ShaderProgram resolve;          // LF_PASS 2 with fullscreen.vert (kDeferred)
+  ShaderProgram multiview;        // LF_PASS 0 with lightfield_multiview.vert
+  ShaderProgram multiview_depth;  // lightfield_depth.frag with lightfield_multiview.vert
+  // kDeferred's G-buffer, made for the viewport's size on first use.
+  GLuint gbuffer_framebuffer = 0;
+  GLuint gbuffer_texels = 0;
+  GLuint gbuffer_depth = 0;
+  int gbuffer_width = 0;
+  int gbuffer_height = 0;
+  std::int64_t gbuffer_bytes = 0;
+
+  ~State() {
+    release_gbuffer();
+    if (atlas.texture != 0) glDeleteTextures(1, &atlas.texture);
+    if (directions.texture != 0) glDeleteTextures(1, &directions.texture);
+    if (vertex_array != 0) glDeleteVertexArrays(1, &vertex_array);
+    if (empty_vertex_array != 0) glDeleteVertexArrays(1, &empty_vertex_array);
+    if (vertex_buffer != 0) glDeleteBuffers(1, &vertex_buffer);
+    if (index_buffer != 0) glDeleteBuffers(1, &index_buffer);
+    if (ledger != nullptr) {
+      ledger->remove(GpuResourceKind::kTexture, texture_bytes);
+      ledger->remove(GpuResourceKind::kBuffer, buffer_bytes);
+    }
+  }
+  void release_gbuffer() {
+    if (gbuffer_framebuffer != 0) glDeleteFramebuffers(1, &gbuffer_framebuffer);
+    if (gbuffer_texels != 0) glDeleteTextures(1, &gbuffer_texels);
+    if (gbuffer_depth != 0) glDeleteTextures(1, &gbuffer_depth);
+    if (ledger != nullptr) ledger->remove(GpuResourceKind::kTexture, gbuffer_bytes);
+    gbuffer_framebuffer = gbuffer_texels = gbuffer_depth = 0;
+    gbuffer_width = gbuffer_height = 0;
+    gbuffer_bytes = 0;
+  }
+  bool ensure_gbuffer(int width, int height) {
+    if (width == gbuffer_width && height == gbuffer_height && gbuffer_framebuffer != 0) return true;
+    release_gbuffer();
+    auto make_texture = [&](GLenum format) {
+      GLuint texture = 0;
+      glGenTextures(1, &texture);
+      glBindTexture(GL_TEXTURE_2D, texture);
+      glTexStorage2D(GL_TEXTURE_2D, 1, format, width, height);
+      glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+      glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+      return texture;
+    };
+    gbuffer_texels = make_texture(GL_RGBA16UI);
+    gbuffer_depth = make_texture(GL_DEPTH_COMPONENT24);
+    glBindTexture(GL_TEXTURE_2D, 0);
+    glGenFramebuffers(1, &gbuffer_framebuffer);
+    glBindFramebuffer(GL_FRAMEBUFFER, gbuffer_framebuffer);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, gbuffer_texels, 0);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_DEPTH_ATTACHMENT, GL_TEXTURE_2D, gbuffer_depth, 0);
+    const bool complete = glCheckFramebufferStatus(GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
+    gbuffer_width = width;
+    gbuffer_height = height;
+    gbuffer_bytes = std::int64_t{width} * height * (8 + 4);
+    if (ledger != nullptr) ledger->add(GpuResourceKind::kTexture, gbuffer_bytes);
+    return complete;
+  }
+};
 
 Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
                                                       const LightFieldAsset& asset,
@@ -169,40 +322,74 @@ Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
   glGetIntegerv(GL_MAX_ARRAY_TEXTURE_LAYERS, &max_layers);
   if (max_size <= 0)
     return Status(ErrorCode::kUnavailable, "light-field renderer: no current GL context");
-  const int side = options.max_texture_side > 0 ? std::min<int>(options.max_texture_side, max_size)
-                                                : max_size;
+  const int side =
+      options.max_texture_side > 0 ? std::min<int>(options.max_texture_side, max_size) : max_size;
 
   LightFieldRenderer renderer;
-  renderer.ledger_ = &ledger;
-  renderer.k_ = asset.k;
-  renderer.triangles_ = asset.triangle_count();
-  renderer.background_ = asset.background;
+  State& s = *renderer.state_;
+  s.ledger = &ledger;
+  s.passes = options.passes;
+  s.k = asset.k;
+  s.triangles = asset.triangle_count();
+  s.background = asset.background;
 
   std::int64_t texture_bytes = 0;
   auto atlas = upload_texture(asset.atlas, side, max_layers, "position atlas", texture_bytes);
   if (!atlas) return atlas.status().with_context("light-field renderer");
-  renderer.atlas_ = *atlas;
+  s.atlas = *atlas;
   auto directions =
       upload_texture(asset.direction_map, side, max_layers, "direction map", texture_bytes);
   if (!directions) return directions.status().with_context("light-field renderer");
-  renderer.directions_ = *directions;
-  renderer.texture_bytes_ = texture_bytes;
+  s.directions = *directions;
+  s.texture_bytes = texture_bytes;
   ledger.add(GpuResourceKind::kTexture, texture_bytes);
 
-  // Interleaved float x, y, z, s, t: the format's 20 bytes per vertex.
+  // Triangles in Morton order of their centroids, cut into compact clusters that are drawn
+  // nearest first, so depth testing rejects hidden fragments before they are shaded.
+  const std::vector<int> order = morton_order(asset);
+  const int triangles = asset.triangle_count();
+  std::vector<std::uint32_t> indices;
+  // Interleaved float x, y, z, s, t: the format's 20 bytes per vertex. Unshared meshes are
+  // stored in the new triangle order; indexed ones keep their vertices and reorder indices.
   std::vector<float> vertices(5 * asset.positions.size());
-  for (size_t v = 0; v < asset.positions.size(); ++v) {
-    vertices[5 * v + 0] = asset.positions[v].x;
-    vertices[5 * v + 1] = asset.positions[v].y;
-    vertices[5 * v + 2] = asset.positions[v].z;
-    vertices[5 * v + 3] = asset.uvs[v].x;
-    vertices[5 * v + 4] = asset.uvs[v].y;
+  auto put_vertex = [&](size_t at, std::uint32_t v) {
+    vertices[5 * at + 0] = asset.positions[v].x;
+    vertices[5 * at + 1] = asset.positions[v].y;
+    vertices[5 * at + 2] = asset.positions[v].z;
+    vertices[5 * at + 3] = asset.uvs[v].x;
+    vertices[5 * at + 4] = asset.uvs[v].y;
+  };
+  auto corner = [&](int t, int c) {
+    return asset.triangles[3 * static_cast<size_t>(order[t]) + c];
+  };
+  if (asset.unshared) {
+    for (int t = 0; t < triangles; ++t)
+      for (int c = 0; c < 3; ++c) put_vertex(3 * static_cast<size_t>(t) + c, corner(t, c));
+  } else {
+    for (size_t v = 0; v < asset.positions.size(); ++v)
+      put_vertex(v, static_cast<std::uint32_t>(v));
+    indices.resize(asset.triangles.size());
+    for (int t = 0; t < triangles; ++t)
+      for (int c = 0; c < 3; ++c) indices[3 * static_cast<size_t>(t) + c] = corner(t, c);
+  }
+  for (int first = 0; first < triangles; first += kClusterTriangles) {
+    Cluster cluster;
+    cluster.first = first;
+    cluster.count = std::min(kClusterTriangles, triangles - first);
+    cluster.lo = glm::vec3(std::numeric_limits<float>::max());
+    cluster.hi = glm::vec3(-std::numeric_limits<float>::max());
+    for (int t = first; t < first + cluster.count; ++t)
+      for (int c = 0; c < 3; ++c) {
+        cluster.lo = glm::min(cluster.lo, asset.positions[corner(t, c)]);
+        cluster.hi = glm::max(cluster.hi, asset.positions[corner(t, c)]);
+      }
+    s.clusters.push_back(cluster);
   }
   drain_gl_errors();
-  glGenVertexArrays(1, &renderer.vertex_array_);
-  glBindVertexArray(renderer.vertex_array_);
-  glGenBuffers(1, &renderer.vertex_buffer_);
-  glBindBuffer(GL_ARRAY_BUFFER, renderer.vertex_buffer_);
+  glGenVertexArrays(1, &s.vertex_array);
+  glBindVertexArray(s.vertex_array);
+  glGenBuffers(1, &s.vertex_buffer);
+  glBindBuffer(GL_ARRAY_BUFFER, s.vertex_buffer);
   const auto vertex_bytes = static_cast<GLsizeiptr>(vertices.size() * sizeof(float));
   glBufferData(GL_ARRAY_BUFFER, vertex_bytes, vertices.data(), GL_STATIC_DRAW);
   glEnableVertexAttribArray(0);
@@ -211,150 +398,227 @@ Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
   glVertexAttribPointer(1, 2, GL_FLOAT, GL_FALSE, 20, reinterpret_cast<const void*>(12));
   GLsizeiptr index_bytes = 0;
   if (!asset.unshared) {
-    glGenBuffers(1, &renderer.index_buffer_);
-    glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, renderer.index_buffer_);
-    index_bytes = static_cast<GLsizeiptr>(asset.triangles.size() * sizeof(std::uint32_t));
-    glBufferData(GL_ELEMENT_ARRAY_BUFFER, index_bytes, asset.triangles.data(), GL_STATIC_DRAW);
+    glGenBuffers(1, &s.index_buffer);
+    glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, s.index_buffer);
+    index_bytes = static_cast<GLsizeiptr>(indices.size() * sizeof(std::uint32_t));
+    glBufferData(GL_ELEMENT_ARRAY_BUFFER, index_bytes, indices.data(), GL_STATIC_DRAW);
   }
   glBindVertexArray(0);
   glBindBuffer(GL_ARRAY_BUFFER, 0);
-  renderer.buffer_bytes_ = vertex_bytes + index_bytes;
-  ledger.add(GpuResourceKind::kBuffer, renderer.buffer_bytes_);
+  glGenVertexArrays(1, &s.empty_vertex_array);
+  s.buffer_bytes = vertex_bytes + index_bytes;
+  ledger.add(GpuResourceKind::kBuffer, s.buffer_bytes);
   FOVEA_RETURN_IF_ERROR(check_gl_error("uploading the light-field mesh"));
 
-  const std::string defines =
-      "#define LF_K4 " + std::to_string(asset.k / 4) + "\n#define LF_ATLAS_TILED " +
-      (renderer.atlas_.tiled() ? "1" : "0") + "\n#define LF_DIRECTIONS_TILED " +
-      (renderer.directions_.tiled() ? "1" : "0") + "\n";
-  auto program = build_program("lightfield.vert", "lightfield.frag", defines);
-  if (!program) return program.status();
-  renderer.program_ = std::move(*program);
-  set_static_uniforms(renderer.program_, asset, renderer.atlas_, renderer.directions_);
-  renderer.view_projection_location_ = renderer.program_.uniform_location("u_view_projection");
-  renderer.eye_location_ = renderer.program_.uniform_location("u_eye");
-
-  if (options.allow_multiview && multiview_available()) {
-    auto multiview = build_program("lightfield_multiview.vert", "lightfield.frag", defines);
-    if (!multiview) return multiview.status().with_context("the GL_OVR_multiview2 program");
-    renderer.multiview_program_ = std::move(*multiview);
-    set_static_uniforms(renderer.multiview_program_, asset, renderer.atlas_,
-                        renderer.directions_);
-    renderer.multiview_view_projections_location_ =
-        renderer.multiview_program_.uniform_location("u_view_projections");
-    renderer.multiview_eyes_location_ = renderer.multiview_program_.uniform_location("u_eyes");
+  const std::string defines = "#define LF_K4 " + std::to_string(asset.k / 4) +
+                              "\n#define LF_ATLAS_TILED " + (s.atlas.tiled() ? "1" : "0") +
+                              "\n#define LF_DIRECTIONS_TILED " +
+                              (s.directions.tiled() ? "1" : "0") + "\n";
+  auto program = [&](const char* vertex, const char* fragment, int pass,
+                     ShaderProgram& out) -> Status {
+    auto built =
+        build_program(vertex, fragment, defines + "#define LF_PASS " + std::to_string(pass) + "\n");
+    if (!built) return built.status().with_context("light-field renderer");
+    out = std::move(*built);
+    set_static_uniforms(out, asset, s.atlas, s.directions);
+    return Status::ok();
+  };
+  FOVEA_RETURN_IF_ERROR(program("lightfield.vert", "lightfield.frag", 0, s.forward));
+  if (s.passes == LightFieldPasses::kDepthPrepass)
+    FOVEA_RETURN_IF_ERROR(program("lightfield.vert", "lightfield_depth.frag", 0, s.depth_only));
+  if (s.passes == LightFieldPasses::kDeferred) {
+    FOVEA_RETURN_IF_ERROR(program("lightfield.vert", "lightfield.frag", 1, s.texel_pass));
+    FOVEA_RETURN_IF_ERROR(program("fullscreen.vert", "lightfield.frag", 2, s.resolve));
+    s.resolve.use();
+    s.resolve.set("u_texels", 2);
+    s.resolve.set("u_depth", 3);
+    glUseProgram(0);
   }
-  FOVEA_RETURN_IF_ERROR(check_gl_error("setting up the light-field shader"));
+  if (options.allow_multiview && multiview_available()) {
+    FOVEA_RETURN_IF_ERROR(program("lightfield_multiview.vert", "lightfield.frag", 0, s.multiview));
+    if (s.passes != LightFieldPasses::kForward)
+      FOVEA_RETURN_IF_ERROR(
+          program("lightfield_multiview.vert", "lightfield_depth.frag", 0, s.multiview_depth));
+  }
+  FOVEA_RETURN_IF_ERROR(check_gl_error("setting up the light-field shaders"));
   return renderer;
 }
 
-LightFieldRenderer::LightFieldRenderer(LightFieldRenderer&& other) noexcept {
-  *this = std::move(other);
-}
+LightFieldRenderer::LightFieldRenderer() : state_(std::make_unique<State>()) {}
+LightFieldRenderer::LightFieldRenderer(LightFieldRenderer&& other) noexcept = default;
+LightFieldRenderer& LightFieldRenderer::operator=(LightFieldRenderer&& other) noexcept = default;
+LightFieldRenderer::~LightFieldRenderer() = default;
 
-LightFieldRenderer& LightFieldRenderer::operator=(LightFieldRenderer&& other) noexcept {
-  if (this != &other) {
-    release();
-    ledger_ = std::exchange(other.ledger_, nullptr);
-    program_ = std::move(other.program_);
-    multiview_program_ = std::move(other.multiview_program_);
-    atlas_ = std::exchange(other.atlas_, {});
-    directions_ = std::exchange(other.directions_, {});
-    vertex_array_ = std::exchange(other.vertex_array_, 0);
-    vertex_buffer_ = std::exchange(other.vertex_buffer_, 0);
-    index_buffer_ = std::exchange(other.index_buffer_, 0);
-    view_projection_location_ = other.view_projection_location_;
-    eye_location_ = other.eye_location_;
-    multiview_view_projections_location_ = other.multiview_view_projections_location_;
-    multiview_eyes_location_ = other.multiview_eyes_location_;
-    k_ = other.k_;
-    triangles_ = other.triangles_;
-    background_ = other.background_;
-    texture_bytes_ = std::exchange(other.texture_bytes_, 0);
-    buffer_bytes_ = std::exchange(other.buffer_bytes_, 0);
-  }
-  return *this;
+LightFieldPasses LightFieldRenderer::passes() const noexcept {
+  return state_->passes;
 }
-
-LightFieldRenderer::~LightFieldRenderer() {
-  release();
+bool LightFieldRenderer::has_multiview() const noexcept {
+  return state_->multiview.id() != 0;
 }
-
-void LightFieldRenderer::release() noexcept {
-  if (atlas_.texture != 0) glDeleteTextures(1, &atlas_.texture);
-  if (directions_.texture != 0) glDeleteTextures(1, &directions_.texture);
-  if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
-  if (vertex_buffer_ != 0) glDeleteBuffers(1, &vertex_buffer_);
-  if (index_buffer_ != 0) glDeleteBuffers(1, &index_buffer_);
-  if (ledger_ != nullptr) {
-    ledger_->remove(GpuResourceKind::kTexture, texture_bytes_);
-    ledger_->remove(GpuResourceKind::kBuffer, buffer_bytes_);
-  }
-  atlas_.texture = directions_.texture = 0;
-  vertex_array_ = vertex_buffer_ = index_buffer_ = 0;
-  ledger_ = nullptr;
-  texture_bytes_ = buffer_bytes_ = 0;
+const LightFieldTextureLayout& LightFieldRenderer::atlas() const noexcept {
+  return state_->atlas;
+}
+const LightFieldTextureLayout& LightFieldRenderer::direction_map() const noexcept {
+  return state_->directions;
+}
+int LightFieldRenderer::k() const noexcept {
+  return state_->k;
+}
+int LightFieldRenderer::triangle_count() const noexcept {
+  return state_->triangles;
+}
+glm::vec4 LightFieldRenderer::background() const noexcept {
+  return state_->background;
+}
+std::int64_t LightFieldRenderer::texture_bytes() const noexcept {
+  return state_->texture_bytes;
+}
+std::int64_t LightFieldRenderer::buffer_bytes() const noexcept {
+  return state_->buffer_bytes;
+}
+std::int64_t LightFieldRenderer::scratch_bytes() const noexcept {
+  return state_->gbuffer_bytes;
 }
 
 void LightFieldRenderer::clear() const {
-  glClearColor(background_.r, background_.g, background_.b, background_.a);
+  const glm::vec4 b = state_->background;
+  glClearColor(b.r, b.g, b.b, b.a);
   glClearDepthf(1.0f);
   glDepthMask(GL_TRUE);
+  glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
   glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT);
 }
 
-void LightFieldRenderer::bind_textures() const {
-  glActiveTexture(GL_TEXTURE0);
-  glBindTexture(GL_TEXTURE_2D_ARRAY, atlas_.texture);
-  glActiveTexture(GL_TEXTURE1);
-  glBindTexture(GL_TEXTURE_2D_ARRAY, directions_.texture);
-  glActiveTexture(GL_TEXTURE0);
+void LightFieldRenderer::draw_mesh() const {
+  const State& s = *state_;
+  glBindVertexArray(s.vertex_array);
+  if (s.index_buffer != 0)
+    glDrawElements(GL_TRIANGLES, 3 * s.triangles, GL_UNSIGNED_INT, nullptr);
+  else
+    glDrawArrays(GL_TRIANGLES, 0, 3 * s.triangles);
+  glBindVertexArray(0);
 }
 
-void LightFieldRenderer::draw_mesh() const {
-  glBindVertexArray(vertex_array_);
-  if (index_buffer_ != 0)
-    glDrawElements(GL_TRIANGLES, 3 * triangles_, GL_UNSIGNED_INT, nullptr);
-  else
-    glDrawArrays(GL_TRIANGLES, 0, 3 * triangles_);
+void LightFieldRenderer::draw_mesh(const glm::vec3& eye) const {
+  const State& s = *state_;
+  // Nearest cluster first: the distance from the eye to each cluster's box (0 inside it).
+  std::vector<std::pair<float, int>> keyed(s.clusters.size());
+  for (size_t c = 0; c < s.clusters.size(); ++c) {
+    const glm::vec3 d = glm::clamp(eye, s.clusters[c].lo, s.clusters[c].hi) - eye;
+    keyed[c] = {glm::dot(d, d), static_cast<int>(c)};
+  }
+  std::sort(keyed.begin(), keyed.end());
+  glBindVertexArray(s.vertex_array);
+  for (const auto& [distance, c] : keyed) {
+    const Cluster& cluster = s.clusters[c];
+    if (s.index_buffer != 0)
+      glDrawElements(
+          GL_TRIANGLES, 3 * cluster.count, GL_UNSIGNED_INT,
+          reinterpret_cast<const void*>(static_cast<std::uintptr_t>(cluster.first) * 12));
+    else
+      glDrawArrays(GL_TRIANGLES, 3 * cluster.first, 3 * cluster.count);
+  }
   glBindVertexArray(0);
 }
 
 void LightFieldRenderer::draw(const glm::mat4& view, const glm::mat4& projection) const {
-  glEnable(GL_DEPTH_TEST);
-  glDepthFunc(GL_LESS);
-  glDepthMask(GL_TRUE);
-  // The mesh is not consistently wound: both faces are drawn.
-  glDisable(GL_CULL_FACE);
-  glDisable(GL_BLEND);
-  program_.use();
+  State& s = *state_;
   const glm::mat4 view_projection = projection * view;
-  glUniformMatrix4fv(view_projection_location_, 1, GL_FALSE, glm::value_ptr(view_projection));
   const glm::vec3 eye = eye_position(view);
-  glUniform3fv(eye_location_, 1, glm::value_ptr(eye));
-  bind_textures();
-  draw_mesh();
+  auto bind_light_field_textures = [&] {
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D_ARRAY, s.atlas.texture);
+    glActiveTexture(GL_TEXTURE1);
+    glBindTexture(GL_TEXTURE_2D_ARRAY, s.directions.texture);
+  };
+
+  if (s.passes == LightFieldPasses::kDeferred) {
+    GLint viewport[4] = {}, draw_framebuffer = 0, read_framebuffer = 0;
+    glGetIntegerv(GL_VIEWPORT, viewport);
+    glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &draw_framebuffer);
+    glGetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read_framebuffer);
+    if (viewport[2] > 0 && viewport[3] > 0 && s.ensure_gbuffer(viewport[2], viewport[3])) {
+      // Texel pass: the nearest surface's texels and depth, per pixel.
+      glBindFramebuffer(GL_FRAMEBUFFER, s.gbuffer_framebuffer);
+      glViewport(0, 0, viewport[2], viewport[3]);
+      static constexpr GLuint kEmpty[4] = {0, 0, 0, 0};
+      static constexpr GLfloat kFar = 1.0f;
+      glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
+      glDepthMask(GL_TRUE);
+      glClearBufferuiv(GL_COLOR, 0, kEmpty);
+      glClearBufferfv(GL_DEPTH, 0, &kFar);
+      set_depth_state(GL_LESS);
+      set_view(s.texel_pass, view_projection, eye);
+      draw_mesh(eye);
+      // Resolve: the light-field sum once per covered pixel, depth tested against the target.
+      glBindFramebuffer(GL_DRAW_FRAMEBUFFER, static_cast<GLuint>(draw_framebuffer));
+      glBindFramebuffer(GL_READ_FRAMEBUFFER, static_cast<GLuint>(read_framebuffer));
+      glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
+      s.resolve.use();
+      glUniform2i(s.resolve.uniform_location("u_viewport_origin"), viewport[0], viewport[1]);
+      bind_light_field_textures();
+      glActiveTexture(GL_TEXTURE2);
+      glBindTexture(GL_TEXTURE_2D, s.gbuffer_texels);
+      glActiveTexture(GL_TEXTURE3);
+      glBindTexture(GL_TEXTURE_2D, s.gbuffer_depth);
+      glActiveTexture(GL_TEXTURE0);
+      glBindVertexArray(s.empty_vertex_array);
+      glDrawArrays(GL_TRIANGLES, 0, 3);
+      glBindVertexArray(0);
+      return;
+    }
+    // No usable G-buffer (an empty viewport, an incomplete framebuffer): draw forward.
+    glBindFramebuffer(GL_DRAW_FRAMEBUFFER, static_cast<GLuint>(draw_framebuffer));
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, static_cast<GLuint>(read_framebuffer));
+    glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
+  }
+  set_depth_state(GL_LESS);
+  if (s.depth_only.id() != 0) {
+    glColorMask(GL_FALSE, GL_FALSE, GL_FALSE, GL_FALSE);
+    set_view(s.depth_only, view_projection, eye);
+    draw_mesh(eye);
+    glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
+    // Both passes compute the same depths (invariant gl_Position).
+    glDepthFunc(GL_LEQUAL);
+  }
+  set_view(s.forward, view_projection, eye);
+  bind_light_field_textures();
+  glActiveTexture(GL_TEXTURE0);
+  draw_mesh(eye);
 }
 
 Status LightFieldRenderer::draw_stereo(const StereoTarget& target, const EyeView& left,
                                        const EyeView& right, bool clear_first) const {
+  const State& s = *state_;
   if (target.width() <= 0) return Status(ErrorCode::kInvalidArgument, "empty stereo target");
   if (target.multiview() && has_multiview()) {
     target.bind_multiview();
     if (clear_first) clear();
-    glEnable(GL_DEPTH_TEST);
-    glDepthFunc(GL_LESS);
-    glDepthMask(GL_TRUE);
-    glDisable(GL_CULL_FACE);
-    glDisable(GL_BLEND);
-    multiview_program_.use();
+    set_depth_state(GL_LESS);
     const glm::mat4 view_projections[2] = {left.projection * left.view,
                                            right.projection * right.view};
     const glm::vec3 eyes[2] = {eye_position(left.view), eye_position(right.view)};
-    glUniformMatrix4fv(multiview_view_projections_location_, 2, GL_FALSE,
-                       glm::value_ptr(view_projections[0]));
-    glUniform3fv(multiview_eyes_location_, 2, glm::value_ptr(eyes[0]));
-    bind_textures();
-    draw_mesh();
+    const glm::vec3 centre = 0.5f * (eyes[0] + eyes[1]);
+    auto set_views = [&](const ShaderProgram& program) {
+      program.use();
+      glUniformMatrix4fv(program.uniform_location("u_view_projections"), 2, GL_FALSE,
+                         glm::value_ptr(view_projections[0]));
+      glUniform3fv(program.uniform_location("u_eyes"), 2, glm::value_ptr(eyes[0]));
+    };
+    if (s.multiview_depth.id() != 0) {
+      glColorMask(GL_FALSE, GL_FALSE, GL_FALSE, GL_FALSE);
+      set_views(s.multiview_depth);
+      draw_mesh(centre);
+      glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
+      glDepthFunc(GL_LEQUAL);
+    }
+    set_views(s.multiview);
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D_ARRAY, s.atlas.texture);
+    glActiveTexture(GL_TEXTURE1);
+    glBindTexture(GL_TEXTURE_2D_ARRAY, s.directions.texture);
+    glActiveTexture(GL_TEXTURE0);
+    draw_mesh(centre);
   } else {
     const EyeView* eyes[2] = {&left, &right};
     for (int eye = 0; eye < 2; ++eye) {

@@ -40,9 +40,9 @@ Result<StereoTarget> StereoTarget::create(GpuMemoryLedger& ledger, int width, in
   GLint max_size = 0;
   glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
   if (width < 1 || height < 1 || width > max_size || height > max_size)
-    return Status(ErrorCode::kInvalidArgument,
-                  "stereo target of " + std::to_string(width) + "x" + std::to_string(height) +
-                      " is outside 1.." + std::to_string(max_size));
+    return Status(ErrorCode::kInvalidArgument, "stereo target of " + std::to_string(width) + "x" +
+                                                   std::to_string(height) + " is outside 1.." +
+                                                   std::to_string(max_size));
   const bool can_multiview = mode != StereoMode::kTwoPass && multiview_available();
   if (mode == StereoMode::kMultiview && !can_multiview)
     return Status(ErrorCode::kUnavailable,
@@ -96,7 +96,9 @@ Result<StereoTarget> StereoTarget::create(GpuMemoryLedger& ledger, int width, in
   return target;
 }
 
-StereoTarget::StereoTarget(StereoTarget&& other) noexcept { *this = std::move(other); }
+StereoTarget::StereoTarget(StereoTarget&& other) noexcept {
+  *this = std::move(other);
+}
 
 StereoTarget& StereoTarget::operator=(StereoTarget&& other) noexcept {
   if (this != &other) {
@@ -115,7 +117,9 @@ StereoTarget& StereoTarget::operator=(StereoTarget&& other) noexcept {
   return *this;
 }
 
-StereoTarget::~StereoTarget() { release(); }
+StereoTarget::~StereoTarget() {
+  release();
+}
 
 void StereoTarget::release() noexcept {
   if (multiview_framebuffer_ != 0) glDeleteFramebuffers(1, &multiview_framebuffer_);

@@ -9,17 +9,19 @@
 #include "gl_workloads.h"
 
 namespace fovea::bench {
-namespace {
 
-Result<std::unique_ptr<render::GlPlatform>> open_platform(const GlBenchOptions& options) {
-  if (options.platform == "auto") return render::open_best_headless_platform();
-  auto kind = render::parse_platform_kind(options.platform);
+Result<std::unique_ptr<render::GlPlatform>> open_bench_platform(const std::string& platform,
+                                                                int device_index) {
+  if (platform == "auto") return render::open_best_headless_platform();
+  auto kind = render::parse_platform_kind(platform);
   if (!kind) return kind.status();
   if (*kind == render::PlatformKind::kGlfwWindow)
     return Status(ErrorCode::kInvalidArgument,
                   "fovea-bench renders off-screen: use egl-surfaceless or egl-device");
-  return render::open_headless_platform({.kind = *kind, .device_index = options.device_index});
+  return render::open_headless_platform({.kind = *kind, .device_index = device_index});
 }
+
+namespace {
 
 Result<GlBenchResult> time_workload(render::GlPlatform& platform, GlWorkload& workload,
                                     render::DrawableSize size, const GlBenchOptions& options) {
@@ -144,7 +146,7 @@ Status write_json(const std::string& path, const render::GlPlatform& platform,
 Status run_gl_bench(const GlBenchOptions& options) {
   if (options.runs < 1 || options.frames_per_run < 1 || options.warmup_frames < 0)
     return Status(ErrorCode::kInvalidArgument, "--runs and --frames must be at least 1");
-  auto platform = open_platform(options);
+  auto platform = open_bench_platform(options.platform, options.device_index);
   if (!platform) return platform.status();
   std::vector<std::string> names =
       options.workloads.empty() ? default_gl_workloads() : options.workloads;

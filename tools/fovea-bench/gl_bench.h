@@ -1,4 +1,5 @@
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct GlBenchResult {
   TimingSummary wall_ms;  // glFinish wall clock around each frame
   std::vector<double> run_medians_ms;
 };
+
+// "auto" (a hardware EGL device if present, else surfaceless), "egl-surfaceless" or
+// "egl-device" (device `device_index`, -1 for the first hardware one).
+Result<std::unique_ptr<render::GlPlatform>> open_bench_platform(const std::string& platform,
+                                                                int device_index);
 
 // Runs every workload at every size, prints the table to stdout, writes JSON when asked.
 Status run_gl_bench(const GlBenchOptions& options);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fovea/core/status.h"
+#include "fovea/render/lightfield_renderer.h"
 #include "fovea/render/platform.h"
 
 namespace fovea::bench {
@@ -20,7 +21,8 @@ struct LightFieldBenchOptions {
   std::vector<std::string> shaders;         // empty: lightfield, mobilenerf, textured
   int views = 120;                          // orbit views per run (one frame each)
   int runs = 1;
-  int warmup_frames = 10;                   // per shader and size, untimed
+  int warmup_frames = 10;  // per shader and size, untimed
+  render::LightFieldPasses passes = render::LightFieldPasses::kDeferred;
   std::string json_path;
 };
 

@@ -47,7 +47,8 @@ Result<Dataset> load_blender(const std::string& root, const std::string& split) 
       view.image_path = root + "/" + relative;
       for (int row = 0; row < 4 && row < static_cast<int>(matrix.size()); ++row) {
         const cv::FileNode values = matrix[row];
-        if (!values.isSeq() || values.size() != 4) return corrupt(path + ": a matrix row is not 4 numbers");
+        if (!values.isSeq() || values.size() != 4)
+          return corrupt(path + ": a matrix row is not 4 numbers");
         for (int col = 0; col < 4; ++col) view.camera_to_world[col][row] = values[col].real();
       }
       dataset.views.push_back(std::move(view));
@@ -68,7 +69,8 @@ Result<std::vector<double>> read_npy_rows17(const std::string& path, int& rows) 
   const int major = static_cast<unsigned char>(bytes[6]);
   size_t header_length = 0, data_start = 0;
   if (major == 1) {
-    header_length = static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8;
+    header_length = static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9])
+                                                               << 8;
     data_start = 10 + header_length;
   } else {
     if (bytes.size() < 12) return corrupt(path + ": truncated .npy header");
@@ -134,7 +136,8 @@ Result<Dataset> load_llff(const std::string& root, const std::string& split) {
   auto at = [&](int row, int r, int c) { return (*values)[size_t(row) * 17 + r * 5 + c]; };
   double min_bound = 1e300;
   for (int row = 0; row < rows; ++row)
-    min_bound = std::min({min_bound, (*values)[size_t(row) * 17 + 15], (*values)[size_t(row) * 17 + 16]});
+    min_bound =
+        std::min({min_bound, (*values)[size_t(row) * 17 + 15], (*values)[size_t(row) * 17 + 16]});
   const double scale = 1.0 / (min_bound * 0.75);
   // LLFF's columns (down, right, back) become OpenGL's (right, up, back); t is rescaled.
   std::vector<glm::dmat4> poses(static_cast<size_t>(rows), glm::dmat4(1.0));
@@ -187,10 +190,10 @@ Result<Dataset> load_llff(const std::string& root, const std::string& split) {
 Result<double> Dataset::focal_for(int width, int height) const {
   if (layout == "blender") return 0.5 * width / std::tan(0.5 * camera_angle_x);
   if (std::abs(pose_height / pose_width - double(height) / width) > 0.01)
-    return Status(ErrorCode::kInvalidArgument,
-                  "images are " + std::to_string(width) + "x" + std::to_string(height) +
-                      " but the poses say " + std::to_string(int(pose_width)) + "x" +
-                      std::to_string(int(pose_height)));
+    return Status(ErrorCode::kInvalidArgument, "images are " + std::to_string(width) + "x" +
+                                                   std::to_string(height) + " but the poses say " +
+                                                   std::to_string(int(pose_width)) + "x" +
+                                                   std::to_string(int(pose_height)));
   return pose_focal * width / pose_width;
 }
 
@@ -201,8 +204,9 @@ Result<Dataset> load_dataset(const std::string& root, const std::string& split) 
       fs::exists(root + "/transforms_train.json"))
     return load_blender(root, split);
   if (fs::exists(root + "/poses_bounds.npy")) return load_llff(root, split);
-  return Status(ErrorCode::kNotFound, root + " holds neither transforms_*.json (nerf_synthetic) "
-                                              "nor poses_bounds.npy (LLFF)");
+  return Status(ErrorCode::kNotFound, root +
+                                          " holds neither transforms_*.json (nerf_synthetic) "
+                                          "nor poses_bounds.npy (LLFF)");
 }
 
 }  // namespace fovea::lightfield

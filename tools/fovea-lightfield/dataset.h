@@ -13,7 +13,7 @@
 namespace fovea::lightfield {
 
 struct DatasetView {
-  std::string name;           // the image's file name, e.g. "r_0.png", "image001.png"
+  std::string name;  // the image's file name, e.g. "r_0.png", "image001.png"
   std::string image_path;
   glm::dmat4 camera_to_world{1.0};
 };

@@ -94,8 +94,7 @@ Result<Options> parse_options(int argc, char** argv, int first,
       options.positional.push_back(arg);
     } else if (std::find(flag_options.begin(), flag_options.end(), arg) != flag_options.end()) {
       options.flags.push_back(arg);
-    } else if (std::find(value_options.begin(), value_options.end(), arg) !=
-               value_options.end()) {
+    } else if (std::find(value_options.begin(), value_options.end(), arg) != value_options.end()) {
       if (i + 1 >= argc) return Status(ErrorCode::kInvalidArgument, "missing value after " + arg);
       options.values.emplace_back(arg, argv[++i]);
     } else {
@@ -115,14 +114,14 @@ Result<std::unique_ptr<GlPlatform>> open_platform(const std::string& name) {
 }
 
 void print_summary(const LightFieldAsset& a) {
-  std::printf("%s: k=%d, %d vertices, %d triangles (%s), atlas %dx%d x %d layers, direction map "
-              "%dx%d x %d layers, file %.2f MB, GPU %.2f MB (textures %.2f, buffers %.2f)\n",
-              a.name.c_str(), a.k, a.vertex_count(), a.triangle_count(),
-              a.unshared ? "unshared" : "indexed", a.atlas.width, a.atlas.height, a.atlas.layers,
-              a.direction_map.width, a.direction_map.height, a.direction_map.layers,
-              a.file_bytes / 1e6, a.gpu_bytes() / 1e6,
-              (a.atlas.bytes() + a.direction_map.bytes()) / 1e6,
-              (a.gpu_bytes() - a.atlas.bytes() - a.direction_map.bytes()) / 1e6);
+  std::printf(
+      "%s: k=%d, %d vertices, %d triangles (%s), atlas %dx%d x %d layers, direction map "
+      "%dx%d x %d layers, file %.2f MB, GPU %.2f MB (textures %.2f, buffers %.2f)\n",
+      a.name.c_str(), a.k, a.vertex_count(), a.triangle_count(),
+      a.unshared ? "unshared" : "indexed", a.atlas.width, a.atlas.height, a.atlas.layers,
+      a.direction_map.width, a.direction_map.height, a.direction_map.layers, a.file_bytes / 1e6,
+      a.gpu_bytes() / 1e6, (a.atlas.bytes() + a.direction_map.bytes()) / 1e6,
+      (a.gpu_bytes() - a.atlas.bytes() - a.direction_map.bytes()) / 1e6);
 }
 
 // Near and far planes that hold the asset's bounds as seen from `eye`.
@@ -132,7 +131,8 @@ std::pair<double, double> clip_planes(const LightFieldAsset& asset, const glm::d
   const double inside = glm::length(nearest - eye);
   double farthest = 0.0;
   for (int corner = 0; corner < 8; ++corner) {
-    const glm::dvec3 p(corner & 1 ? hi.x : lo.x, corner & 2 ? hi.y : lo.y, corner & 4 ? hi.z : lo.z);
+    const glm::dvec3 p(corner & 1 ? hi.x : lo.x, corner & 2 ? hi.y : lo.y,
+                       corner & 4 ? hi.z : lo.z);
     farthest = std::max(farthest, glm::length(p - eye));
   }
   const double far_plane = std::max(farthest * 1.01, 1e-3);
@@ -174,11 +174,11 @@ ImageRgba8 side_by_side(const ImageRgba8& render, const ImageRgbF& photo) {
 }
 
 int run_eval(int argc, char** argv) {
-  auto options = parse_options(argc, argv, 2,
-                               {"--split", "--json", "--out", "--max-views", "--platform"},
-                               {"--cpu"});
+  auto options = parse_options(
+      argc, argv, 2, {"--split", "--json", "--out", "--max-views", "--platform"}, {"--cpu"});
   if (!options) return fail(options.status().message() + "\n" + kUsage);
-  if (options->positional.size() != 2) return fail(std::string("eval takes ASSET DATASET_DIR\n") + kUsage);
+  if (options->positional.size() != 2)
+    return fail(std::string("eval takes ASSET DATASET_DIR\n") + kUsage);
   const std::string split = options->get("--split", "val");
   const std::string out_dir = options->get("--out");
   const std::string json_path = options->get("--json");
@@ -234,7 +234,8 @@ int run_eval(int argc, char** argv) {
     }
     auto focal = dataset->focal_for(width, height);
     if (!focal) return fail(focal.status().to_string());
-    const PinholeCamera camera = PinholeCamera::centred(view.camera_to_world, *focal, width, height);
+    const PinholeCamera camera =
+        PinholeCamera::centred(view.camera_to_world, *focal, width, height);
     const auto [near_plane, far_plane] = clip_planes(*asset, camera.eye());
     ImageRgba8 image;
     if (use_cpu) {
@@ -284,11 +285,12 @@ int run_eval(int argc, char** argv) {
     psnr_min = std::min(psnr_min, r.psnr);
   }
   const double n = double(per_view.size());
-  std::printf("%s on %s/%s (%s): mean PSNR %.3f dB, SSIM %.4f over %zu views (min PSNR %.2f), "
-              "%dx%d; read %.2f s, render + metrics %.1f s\n",
-              options->positional[0].c_str(), options->positional[1].c_str(), split.c_str(),
-              renderer_name.c_str(), psnr_sum / n, ssim_sum / n, per_view.size(), psnr_min, width,
-              height, read_seconds, seconds);
+  std::printf(
+      "%s on %s/%s (%s): mean PSNR %.3f dB, SSIM %.4f over %zu views (min PSNR %.2f), "
+      "%dx%d; read %.2f s, render + metrics %.1f s\n",
+      options->positional[0].c_str(), options->positional[1].c_str(), split.c_str(),
+      renderer_name.c_str(), psnr_sum / n, ssim_sum / n, per_view.size(), psnr_min, width, height,
+      read_seconds, seconds);
   if (!json_path.empty()) {
     JsonWriter json;
     json.begin_object();
@@ -324,7 +326,8 @@ int run_eval(int argc, char** argv) {
 int run_cameras(int argc, char** argv) {
   auto options = parse_options(argc, argv, 2, {"--split"}, {});
   if (!options) return fail(options.status().message() + "\n" + kUsage);
-  if (options->positional.size() != 1) return fail(std::string("cameras takes DATASET_DIR\n") + kUsage);
+  if (options->positional.size() != 1)
+    return fail(std::string("cameras takes DATASET_DIR\n") + kUsage);
   auto dataset = lightfield::load_dataset(options->positional[0], options->get("--split", "val"));
   if (!dataset) return fail(dataset.status().to_string());
   for (const lightfield::DatasetView& view : dataset->views) {
@@ -347,13 +350,14 @@ int run_info(int argc, char** argv) {
   if (!asset) return fail(asset.status().to_string());
   print_summary(*asset);
   const LightFieldCamera& c = asset->camera;
-  std::printf("bounds (%g %g %g) .. (%g %g %g); camera eye (%g %g %g) target (%g %g %g) up (%g %g "
-              "%g) fovy %g near %g far %g; bias (%g %g %g); background (%g %g %g %g)\n",
-              asset->bounds_min.x, asset->bounds_min.y, asset->bounds_min.z, asset->bounds_max.x,
-              asset->bounds_max.y, asset->bounds_max.z, c.eye.x, c.eye.y, c.eye.z, c.target.x,
-              c.target.y, c.target.z, c.up.x, c.up.y, c.up.z, c.fovy, c.near_plane, c.far_plane,
-              asset->bias.x, asset->bias.y, asset->bias.z, asset->background.r,
-              asset->background.g, asset->background.b, asset->background.a);
+  std::printf(
+      "bounds (%g %g %g) .. (%g %g %g); camera eye (%g %g %g) target (%g %g %g) up (%g %g "
+      "%g) fovy %g near %g far %g; bias (%g %g %g); background (%g %g %g %g)\n",
+      asset->bounds_min.x, asset->bounds_min.y, asset->bounds_min.z, asset->bounds_max.x,
+      asset->bounds_max.y, asset->bounds_max.z, c.eye.x, c.eye.y, c.eye.z, c.target.x, c.target.y,
+      c.target.z, c.up.x, c.up.y, c.up.z, c.fovy, c.near_plane, c.far_plane, asset->bias.x,
+      asset->bias.y, asset->bias.z, asset->background.r, asset->background.g, asset->background.b,
+      asset->background.a);
   if (!asset->provenance.empty()) std::printf("provenance:\n%s\n", asset->provenance.c_str());
   return 0;
 }
@@ -361,7 +365,8 @@ int run_info(int argc, char** argv) {
 int run_render(int argc, char** argv) {
   auto options = parse_options(argc, argv, 2, {"--size", "--orbit", "--platform"}, {"--cpu"});
   if (!options) return fail(options.status().message() + "\n" + kUsage);
-  if (options->positional.size() != 2) return fail(std::string("render takes ASSET OUT.png\n") + kUsage);
+  if (options->positional.size() != 2)
+    return fail(std::string("render takes ASSET OUT.png\n") + kUsage);
   int width = 800, height = 800;
   char tail = 0;
   const std::string size = options->get("--size", "800x800");
@@ -378,8 +383,8 @@ int run_render(int argc, char** argv) {
   const double angle = orbit * 3.14159265358979323846 / 180.0;
   const glm::dvec3 turned = offset * std::cos(angle) + glm::cross(up, offset) * std::sin(angle) +
                             up * glm::dot(up, offset) * (1.0 - std::cos(angle));
-  const PinholeCamera camera = PinholeCamera::look_at(glm::dvec3(c.target) + turned,
-                                                      glm::dvec3(c.target), up, c.fovy, width, height);
+  const PinholeCamera camera = PinholeCamera::look_at(
+      glm::dvec3(c.target) + turned, glm::dvec3(c.target), up, c.fovy, width, height);
   ImageRgba8 image;
   if (options->has("--cpu")) {
     image = LightFieldReference(*asset).render(camera, c.near_plane, c.far_plane, 0);
@@ -402,9 +407,11 @@ int run_render(int argc, char** argv) {
 }
 
 int run_procedural(int argc, char** argv) {
-  auto options = parse_options(argc, argv, 2, {"--k", "--patch", "--dir-res", "--subdiv"}, {"--raw"});
+  auto options =
+      parse_options(argc, argv, 2, {"--k", "--patch", "--dir-res", "--subdiv"}, {"--raw"});
   if (!options) return fail(options.status().message() + "\n" + kUsage);
-  if (options->positional.size() != 1) return fail(std::string("procedural takes OUT.fvlf\n") + kUsage);
+  if (options->positional.size() != 1)
+    return fail(std::string("procedural takes OUT.fvlf\n") + kUsage);
   ProceduralLightFieldOptions procedural;
   if (!parse_int(options->get("--k", "8"), procedural.k, 4, 64) || procedural.k % 4 != 0)
     return fail("--k takes a multiple of 4 in [4, 64]");
@@ -428,11 +435,14 @@ int run_procedural(int argc, char** argv) {
 int run_synth_dataset(int argc, char** argv) {
   auto options = parse_options(argc, argv, 2, {"--views", "--size"}, {});
   if (!options) return fail(options.status().message() + "\n" + kUsage);
-  if (options->positional.size() != 2) return fail(std::string("synth-dataset takes ASSET DIR\n") + kUsage);
+  if (options->positional.size() != 2)
+    return fail(std::string("synth-dataset takes ASSET DIR\n") + kUsage);
   int views = 8, width = 0, height = 0;
   char tail = 0;
-  if (!parse_int(options->get("--views", "8"), views, 1, 1000)) return fail("--views takes 1..1000");
-  if (std::sscanf(options->get("--size", "200x200").c_str(), "%dx%d%c", &width, &height, &tail) != 2 ||
+  if (!parse_int(options->get("--views", "8"), views, 1, 1000))
+    return fail("--views takes 1..1000");
+  if (std::sscanf(options->get("--size", "200x200").c_str(), "%dx%d%c", &width, &height, &tail) !=
+          2 ||
       width < 16 || height < 16 || width > 4096 || height > 4096)
     return fail("--size takes WxH, each 16..4096");
   auto asset = load_lightfield_asset(options->positional[0]);
@@ -453,8 +463,8 @@ int run_synth_dataset(int argc, char** argv) {
     const double angle = 2.0 * 3.14159265358979323846 * v / views;
     const glm::dvec3 turned = offset * std::cos(angle) + glm::cross(up, offset) * std::sin(angle) +
                               up * glm::dot(up, offset) * (1.0 - std::cos(angle));
-    const PinholeCamera camera = PinholeCamera::look_at(glm::dvec3(c.target) + turned,
-                                                        glm::dvec3(c.target), up, c.fovy, width, height);
+    const PinholeCamera camera = PinholeCamera::look_at(
+        glm::dvec3(c.target) + turned, glm::dvec3(c.target), up, c.fovy, width, height);
     ImageRgba8 image = reference.render(camera, c.near_plane, c.far_plane, 0);
     for (int y = 0; y < height; ++y)
       for (int x = 0; x < width; ++x) {

@@ -65,7 +65,8 @@ double ssim(const ImageRgbF& a, const ImageRgbF& b) {
       yy[p] = y[p] * y[p];
       xy[p] = x[p] * y[p];
     }
-    const auto mx = filter_valid(x, a.width, a.height, g), my = filter_valid(y, a.width, a.height, g);
+    const auto mx = filter_valid(x, a.width, a.height, g),
+               my = filter_valid(y, a.width, a.height, g);
     const auto sxx = filter_valid(xx, a.width, a.height, g);
     const auto syy = filter_valid(yy, a.width, a.height, g);
     const auto sxy = filter_valid(xy, a.width, a.height, g);

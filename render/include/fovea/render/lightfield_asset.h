@@ -28,7 +28,12 @@ inline constexpr int kBlobRecordBytes = 32;
 inline constexpr int kMaxSections = 64;
 inline constexpr int kMaxTextureSide = 4096;
 inline constexpr std::uint32_t kMaxMeshElements = 1u << 26;  // vertices or triangles
-enum SectionKind : std::uint32_t { kMetadata = 1, kMesh = 2, kPositionAtlas = 3, kDirectionMap = 4 };
+enum SectionKind : std::uint32_t {
+  kMetadata = 1,
+  kMesh = 2,
+  kPositionAtlas = 3,
+  kDirectionMap = 4
+};
 enum BlobEncoding : std::uint8_t { kRaw = 0, kZlib = 1 };
 enum BlobFilter : std::uint8_t { kNoFilter = 0, kSubFilter = 1 };
 inline constexpr std::uint32_t kFormatRgba8 = 1;
@@ -83,13 +88,13 @@ struct LightFieldAsset {
   LightFieldCamera camera;
   std::uint32_t patch = 0;  // informative: the bake's atlas patch size (0 = general UVs)
 
-  std::vector<glm::vec3> positions;       // world space, V
-  std::vector<glm::vec2> uvs;             // normalised atlas coordinates (s, t), V
-  std::vector<std::uint32_t> triangles;   // 3 T vertex indices
-  bool unshared = false;                  // vertex 3t+i is corner i of triangle t
-  LightFieldTexture atlas;                // f_{c,j}: 3k/4 layers
-  LightFieldTexture direction_map;        // beta_j: k/4 layers, square, octahedral
-  std::int64_t file_bytes = 0;            // the size of the file it was read from (0: built)
+  std::vector<glm::vec3> positions;      // world space, V
+  std::vector<glm::vec2> uvs;            // normalised atlas coordinates (s, t), V
+  std::vector<std::uint32_t> triangles;  // 3 T vertex indices
+  bool unshared = false;                 // vertex 3t+i is corner i of triangle t
+  LightFieldTexture atlas;               // f_{c,j}: 3k/4 layers
+  LightFieldTexture direction_map;       // beta_j: k/4 layers, square, octahedral
+  std::int64_t file_bytes = 0;           // the size of the file it was read from (0: built)
 
   int vertex_count() const noexcept { return static_cast<int>(positions.size()); }
   int triangle_count() const noexcept { return static_cast<int>(triangles.size() / 3); }

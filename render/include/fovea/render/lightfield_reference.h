@@ -19,12 +19,13 @@ class LightFieldReference {
  public:
   struct Hit {
     int triangle = -1;
-    double distance = 0.0;           // along the unit ray
-    glm::dvec3 barycentric{0.0};     // weights of the triangle's corners 0, 1, 2
+    double distance = 0.0;        // along the unit ray
+    glm::dvec3 barycentric{0.0};  // weights of the triangle's corners 0, 1, 2
   };
 
   // Keeps a reference to `asset`, which must outlive this object.
   explicit LightFieldReference(const LightFieldAsset& asset);
+  explicit LightFieldReference(LightFieldAsset&&) = delete;  // would dangle
 
   // The nearest hit with distance > 0 along the unit `direction`; false when the ray misses.
   bool intersect(const glm::dvec3& origin, const glm::dvec3& direction, Hit& hit) const;

@@ -1,0 +1,51 @@
+# `fovea-bench lightfield` on llvmpipe: it must time the light-field shader, the MobileNeRF-style
+# renderer and the textured floor on the same asset and write the JSON the issue names.
+# -DBENCH=<fovea-bench> -DTOOL=<fovea-lightfield> -DOUT=<scratch dir>
+file(REMOVE_RECURSE "${OUT}")
+file(MAKE_DIRECTORY "${OUT}")
+execute_process(COMMAND "${TOOL}" procedural "${OUT}/procedural.fvlf" --k 32
+                RESULT_VARIABLE code ERROR_VARIABLE err)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "writing the procedural asset failed: ${err}")
+endif()
+execute_process(
+  COMMAND "${BENCH}" lightfield "${OUT}/procedural.fvlf" --platform egl-surfaceless
+          --size 128x96 --views 6 --warmup 1 --json "${OUT}/bench.json"
+  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE code)
+message("${out}")
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "fovea-bench lightfield failed (${code}): ${err}")
+endif()
+foreach(expected "renderer : llvmpipe" "lightfield  128x96" "mobilenerf  128x96"
+                 "textured    128x96" "the light field takes")
+  string(FIND "${out}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "fovea-bench lightfield output lacks '${expected}'")
+  endif()
+endforeach()
+file(READ "${OUT}/bench.json" json)
+string(JSON renderer GET "${json}" renderer)
+string(JSON gpu_bytes GET "${json}" gpu_bytes)
+string(JSON count LENGTH "${json}" results)
+if(NOT count EQUAL 3 OR NOT gpu_bytes GREATER 0 OR NOT renderer MATCHES "llvmpipe")
+  message(FATAL_ERROR "bench.json: ${count} results, gpu_bytes ${gpu_bytes}, renderer ${renderer}")
+endif()
+set(shaders "")
+foreach(i RANGE 2)
+  string(JSON shader GET "${json}" results ${i} shader)
+  string(JSON median GET "${json}" results ${i} median_ms)
+  string(JSON p95 GET "${json}" results ${i} p95_ms)
+  string(JSON width GET "${json}" results ${i} width)
+  if(NOT median GREATER 0 OR p95 LESS median OR NOT width EQUAL 128)
+    message(FATAL_ERROR "bench.json result ${i} (${shader}): median ${median}, p95 ${p95}, width ${width}")
+  endif()
+  list(APPEND shaders ${shader})
+endforeach()
+if(NOT shaders STREQUAL "lightfield;mobilenerf;textured")
+  message(FATAL_ERROR "bench.json shaders: ${shaders}")
+endif()
+execute_process(COMMAND "${BENCH}" lightfield "${OUT}/missing.fvlf" --platform egl-surfaceless
+                RESULT_VARIABLE bad ERROR_VARIABLE bad_err)
+if(bad EQUAL 0 OR NOT bad_err MATCHES "cannot open")
+  message(FATAL_ERROR "a missing asset must fail with a message, got ${bad}: ${bad_err}")
+endif()
