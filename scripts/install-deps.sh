@@ -9,7 +9,7 @@ packages=(
   libglfw3-dev libglm-dev libimgui-dev libstb-dev
   libopencv-dev doctest-dev zlib1g-dev
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev
-  libonnx-dev libprotobuf-dev python3-onnx
+  libonnx-dev libprotobuf-dev python3-onnx python3-numpy
   xvfb xauth opencv-doc
   clang libclang-rt-14-dev
 )

@@ -28,6 +28,7 @@ class Cursor {
     return text;
   }
   void read_into(void* out, size_t size) {
+    if (size == 0) return;  // an empty array's data() may be null, which memcpy must not see
     REQUIRE_MESSAGE(position_ + size <= bytes_.size(), "fixture truncated");
     std::memcpy(out, bytes_.data() + position_, size);
     position_ += size;
