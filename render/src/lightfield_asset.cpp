@@ -4,6 +4,8 @@
 
 #include "fovea/render/lightfield_asset.h"
 
+#include "fovea/core/crc32c.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -643,9 +645,9 @@ Result<LightFieldAsset> parse_lightfield_asset(std::span<const std::uint8_t> byt
                    std::to_string(file_bytes) + " (truncated or extended)");
   // 3. Checksum, with its own four bytes read as zero.
   static constexpr std::uint8_t kZeros[4] = {};
-  std::uint32_t crc = fvlf_crc32c(bytes.first(24));
-  crc = fvlf_crc32c(kZeros, crc);
-  crc = fvlf_crc32c(bytes.subspan(28), crc);
+  std::uint32_t crc = crc32c(bytes.first(24));
+  crc = crc32c(kZeros, crc);
+  crc = crc32c(bytes.subspan(28), crc);
   if (crc != checksum) {
     char text[96];
     std::snprintf(text, sizeof text, "checksum 0x%08x, computed 0x%08x: the file is damaged",
@@ -722,7 +724,7 @@ Result<LightFieldAsset> load_lightfield_asset(const std::string& path,
 void reseal_lightfield_asset(std::span<std::uint8_t> file) noexcept {
   if (file.size() < fvlf::kHeaderBytes) return;
   std::memset(file.data() + 24, 0, 4);
-  const std::uint32_t crc = fvlf_crc32c(file);
+  const std::uint32_t crc = crc32c(file);
   for (int i = 0; i < 4; ++i) file[24 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
 }
 

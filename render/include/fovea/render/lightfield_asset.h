@@ -135,9 +135,6 @@ Result<std::vector<std::uint8_t>> serialize_lightfield_asset(
 Status write_lightfield_asset(const std::string& path, const LightFieldAsset& asset,
                               const LightFieldWriteOptions& options = {});
 
-// CRC-32C (Castagnoli, reflected 0x82F63B78), chainable like core's crc32c. render keeps its
-// own copy so fovea_render (and fovea-bench) need not link fovea_inference.
-std::uint32_t fvlf_crc32c(std::span<const std::uint8_t> data, std::uint32_t crc = 0) noexcept;
 // Rewrites the header's checksum of a file patched on purpose (tests, the fuzz target). Files
 // shorter than the header are left alone.
 void reseal_lightfield_asset(std::span<std::uint8_t> file) noexcept;
