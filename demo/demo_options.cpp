@@ -8,9 +8,9 @@ namespace fovea::demo {
 
 const char* const kDemoUsage = R"(usage: fovea-demo [options]
 
-With a display, opens a window: the built-in scene with an orbit camera (drag to orbit, scroll
-to zoom) and a panel with the renderer, frame times and the GPU memory gauge. Without one,
-renders an orbit of the scene to PNG frames plus report.json and exits.
+With a display, opens a window: the lego light field (baked by models/lightfield) with an orbit
+camera (drag to orbit, scroll to zoom) and a panel with the renderer, frame times and the GPU
+memory gauge. Without one, renders an orbit to PNG frames plus report.json and exits.
 
 options:
   --window | --headless  force a mode (default: window when DISPLAY or WAYLAND_DISPLAY is set)
@@ -20,6 +20,8 @@ options:
   --platform NAME        headless GL platform: auto, egl-surfaceless or egl-device
   --screenshot PATH      window: save the last frame, panel included, as a PNG
   --gpu-budget-mb N      the budget the memory gauge measures against (default 256)
+  --scene NAME           lightfield (default when the asset loads) or builtin (lit meshes)
+  --asset PATH           a .fvlf light field to show instead of the lego one
 )";
 
 Result<DemoOptions> parse_demo_options(int argc, char** argv) {
@@ -59,6 +61,12 @@ Result<DemoOptions> parse_demo_options(int argc, char** argv) {
       options.out_dir = value;
     } else if (arg == "--platform") {
       options.platform = value;
+    } else if (arg == "--scene") {
+      options.scene = value;
+      if (options.scene != "lightfield" && options.scene != "builtin")
+        return invalid("--scene takes lightfield or builtin");
+    } else if (arg == "--asset") {
+      options.asset = value;
     } else if (arg == "--screenshot") {
       options.screenshot = value;
     } else if (arg == "--gpu-budget-mb") {

@@ -15,6 +15,8 @@ struct DemoOptions {
   std::string platform = "auto";  // headless: auto, egl-surfaceless or egl-device
   std::string screenshot;         // window: save the last frame, panel included, as PNG
   double gpu_budget_mb = 256.0;
+  std::string scene = "auto";  // auto (lego light field if it loads), lightfield or builtin
+  std::string asset;           // a .fvlf file instead of models/lightfield/assets/lego.fvlf
   bool help = false;
 };
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <vector>
 
+#include "demo_scene.h"
 #include "fovea/core/json_writer.h"
 #include "fovea/core/timing_stats.h"
-#include "fovea/render/builtin_scene.h"
 #include "fovea/render/platform.h"
 #include "fovea/render/png_file.h"
 
@@ -39,13 +39,15 @@ Status run_headless_demo(const DemoOptions& options) {
   render::GlPlatform& gl = **platform;
   std::printf("fovea-demo (headless): %s\n", gl.info().summary().c_str());
 
-  auto scene = render::BuiltinScene::create(gl.gpu_memory());
+  auto scene = DemoScene::create(gl.gpu_memory(), options);
   if (!scene) return scene.status();
+  std::printf("scene: %s, %d triangles\n", scene->description().c_str(), scene->triangle_count());
   auto target = render::OffscreenTarget::create(gl.gpu_memory(), width, height);
   if (!target) return target.status();
   target->bind();
 
-  render::OrbitCamera camera;
+  render::OrbitCamera camera = scene->initial_camera();
+  const float start_yaw = camera.yaw_degrees;
   const float aspect = static_cast<float>(width) / static_cast<float>(height);
   scene->draw(camera, aspect);  // warm-up: the driver compiles shader variants on first use
   glFinish();
@@ -53,7 +55,8 @@ Status run_headless_demo(const DemoOptions& options) {
   std::vector<double> frame_ms;
   std::vector<std::string> images;
   for (int frame = 0; frame < frames; ++frame) {
-    camera.yaw_degrees = 30.0f + 360.0f * static_cast<float>(frame) / static_cast<float>(frames);
+    camera.yaw_degrees =
+        start_yaw + 360.0f * static_cast<float>(frame) / static_cast<float>(frames);
     const auto started = std::chrono::steady_clock::now();
     scene->draw(camera, aspect);
     glFinish();
@@ -86,6 +89,7 @@ Status run_headless_demo(const DemoOptions& options) {
   json.key("min").value(summary.min).key("max").value(summary.max);
   json.end_object();
   json.key("frame_time_measures").value("draw + glFinish per frame, PNG writing excluded");
+  json.key("scene").value(scene->description());
   json.key("triangles").value(scene->triangle_count());
   json.key("gpu_bytes").value(gl.gpu_memory().current_bytes());
   json.key("images").begin_array();

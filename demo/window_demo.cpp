@@ -10,8 +10,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "demo_scene.h"
 #include "fovea/core/timing_stats.h"
-#include "fovea/render/builtin_scene.h"
 #include "fovea/render/gl_resources.h"
 #include "fovea/render/png_file.h"
 #include "fovea/render/window_platform.h"
@@ -80,7 +80,7 @@ void orbit_with_mouse(render::OrbitCamera& camera, bool& auto_orbit) {
     camera.distance = std::clamp(camera.distance * (1.0f - 0.1f * io.MouseWheel), 2.0f, 20.0f);
 }
 
-void draw_panel(const render::GlPlatform& platform, const render::BuiltinScene& scene,
+void draw_panel(const render::GlPlatform& platform, const DemoScene& scene,
                 const FrameHistory& history, double budget_bytes, render::OrbitCamera& camera,
                 bool& auto_orbit) {
   ImGui::SetNextWindowPos(ImVec2(12, 12), ImGuiCond_FirstUseEver);
@@ -120,7 +120,8 @@ void draw_panel(const render::GlPlatform& platform, const render::BuiltinScene& 
   ImGui::TextDisabled("Counts GL resources; models join it later.");
 
   section("Scene");
-  ImGui::Text("%d triangles, lit, textured, depth-tested", scene.triangle_count());
+  ImGui::TextWrapped("%s", scene.description().c_str());
+  ImGui::Text("%d triangles", scene.triangle_count());
   ImGui::Checkbox("Orbit", &auto_orbit);
   ImGui::SliderFloat("Yaw", &camera.yaw_degrees, -180.0f, 540.0f, "%.0f deg");
   ImGui::SliderFloat("Pitch", &camera.pitch_degrees, -5.0f, 85.0f, "%.0f deg");
@@ -141,13 +142,13 @@ Status run_window_demo(const DemoOptions& options) {
   render::WindowPlatform& platform = **window;
   std::printf("fovea-demo (window): %s\n", platform.info().summary().c_str());
 
-  auto scene = render::BuiltinScene::create(platform.gpu_memory());
+  auto scene = DemoScene::create(platform.gpu_memory(), options);
   if (!scene) return scene.status();
   ImGuiSession imgui(platform.native_window());
   if (!imgui.ready())
     return Status(ErrorCode::kUnavailable, "Dear ImGui's GLFW or OpenGL3 backend did not start");
 
-  render::OrbitCamera camera;
+  render::OrbitCamera camera = scene->initial_camera();
   bool auto_orbit = true;
   FrameHistory history;
   const double budget_bytes = options.gpu_budget_mb * 1048576.0;
