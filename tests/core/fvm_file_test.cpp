@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "fovea/core/crc32c.h"
 #include "fovea/core/fvm_format.h"
 #include "fovea/core/model.h"
 
@@ -224,15 +223,6 @@ void expect_error(const std::vector<std::uint8_t>& file, ErrorCode code,
   INFO(model.status().to_string());
   CHECK(model.status().code() == code);
   CHECK(model.status().message().find(fragment) != std::string::npos);
-}
-
-TEST_CASE("crc32c gives the standard check value and chains") {
-  const std::string text = "123456789";
-  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(text.data()),
-                                            text.size());
-  CHECK(crc32c(bytes) == 0xE3069283u);
-  CHECK(crc32c(bytes.subspan(4), crc32c(bytes.first(4))) == 0xE3069283u);
-  CHECK(crc32c({}) == 0u);
 }
 
 TEST_CASE("fvm round trip keeps graph, metadata and constants; constants are 64-byte aligned") {

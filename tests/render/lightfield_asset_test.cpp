@@ -3,7 +3,6 @@
 
 #include <doctest/doctest.h>
 
-#include "fovea/core/crc32c.h"
 
 #include <zlib.h>
 
@@ -140,21 +139,6 @@ void expect_same(const LightFieldAsset& a, const LightFieldAsset& b) {
     CHECK(x->hi == y->hi);
     CHECK(x->texels == y->texels);
   }
-}
-
-TEST_CASE("lightfield asset: CRC-32C is the Castagnoli checksum .fvm uses, and chains") {
-  const std::string text = "123456789";
-  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(text.data()),
-                                            text.size());
-  CHECK(crc32c(bytes) == 0xE3069283u);
-  CHECK(crc32c(bytes.subspan(4), crc32c(bytes.first(4))) == 0xE3069283u);
-  CHECK(crc32c({}) == 0u);
-  // Long inputs take the 8-byte path; compare it with byte-at-a-time chaining.
-  Bytes long_input(1000);
-  for (size_t i = 0; i < long_input.size(); ++i) long_input[i] = static_cast<std::uint8_t>(i * 7);
-  std::uint32_t chained = 0;
-  for (std::uint8_t byte : long_input) chained = crc32c(std::span(&byte, 1), chained);
-  CHECK(crc32c(long_input) == chained);
 }
 
 TEST_CASE("lightfield asset: the procedural asset writes and reads back exactly, raw and zlib") {
