@@ -13,6 +13,8 @@ ProcessMemory read_process_memory() {
     std::int64_t kilobytes = 0;
     if (key == "VmRSS:" && status >> kilobytes) memory.resident_bytes = kilobytes * 1024;
     if (key == "VmHWM:" && status >> kilobytes) memory.peak_resident_bytes = kilobytes * 1024;
+    if (key == "RssAnon:" && status >> kilobytes) memory.anonymous_bytes = kilobytes * 1024;
+    if (key == "RssFile:" && status >> kilobytes) memory.file_bytes = kilobytes * 1024;
     status.ignore(1 << 12, '\n');
   }
   return memory;

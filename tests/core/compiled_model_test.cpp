@@ -315,6 +315,50 @@ TEST_CASE(
   CHECK(ctx->budget().peak_bytes() <= ctx->budget().cap_bytes());
 }
 
+TEST_CASE("a model streams its layers through a budget smaller than its packed weights") {
+  const std::vector<float> image = image_input();
+  std::span<const std::uint8_t> in[] = {bytes_of(image)};
+  const auto model = testing::deep_model("streamed", 64, 8, 0.5f);
+  std::vector<float> expected(10);
+  std::int64_t packed = 0, fixed = 0;
+  {
+    auto ctx = context(1 << 30, 2);
+    auto compiled = *CompiledModel::create(*ctx, model);
+    std::span<std::uint8_t> out[] = {bytes_of(expected)};
+    REQUIRE(compiled->run(in, out).is_ok());
+    packed = compiled->packed_bytes();
+    fixed = ctx->budget().peak_bytes() - packed;  // arena, weights at rest, transient scratch
+    CHECK(compiled->resident());
+    CHECK(compiled->layers_repacked() == 0);
+  }
+  REQUIRE(packed > 0);
+  // Room for the fixed part and half the packed weights: a whole-model residency cannot fit.
+  const std::int64_t cap = fixed + packed / 2;
+  auto ctx = context(cap, 2);
+  auto compiled = CompiledModel::create(*ctx, model);
+  REQUIRE_MESSAGE(compiled.is_ok(), compiled.status().to_string());
+  for (int round = 0; round < 3; ++round) {
+    std::vector<float> y(10);
+    std::span<std::uint8_t> out[] = {bytes_of(y)};
+    const Status status = (*compiled)->run(in, out);
+    REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+    CHECK(std::memcmp(y.data(), expected.data(), sizeof(float) * 10) == 0);
+  }
+  CHECK(ctx->budget().peak_bytes() <= cap);
+  CHECK((*compiled)->layers_repacked() > 0);
+  CHECK_FALSE((*compiled)->resident());
+  MESSAGE("packed " << packed << " bytes, fixed " << fixed << ", cap " << cap << ", re-made "
+                    << (*compiled)->layers_repacked() << " layers in 3 runs");
+  // prefetch() packs what fits; evict() gives it all back while the model is idle.
+  // Every byte the model holds beyond its weights at rest is some layer's, so eviction can
+  // find it.
+  const std::int64_t at_rest = (*compiled)->model().resident_stored_bytes();
+  CHECK((*compiled)->packed_bytes() == ctx->budget().current_bytes((*compiled)->owner()) - at_rest);
+  (*compiled)->evict();
+  CHECK((*compiled)->packed_bytes() == 0);
+  CHECK(ctx->budget().current_bytes((*compiled)->owner()) == at_rest);
+}
+
 TEST_CASE("bad inputs to a compiled model are errors with sizes named") {
   auto ctx = context();
   auto compiled = CompiledModel::create(*ctx, residual_model("m", 8, 0.0f));

@@ -304,7 +304,8 @@ TEST_CASE("A known round-robin schedule evicts less than LRU for three alternati
 
 TEST_CASE("MemoryBudget never evicts weights in use and its errors name budget, request, holders") {
   const std::size_t w = 10 * kKiB;
-  MemoryBudget budget(3 * cost(w));
+  // Room for one model's weights and the 2w request, not for both models' weights too.
+  MemoryBudget budget(cost(w) + cost(2 * w));
   const BudgetOwner a = budget.register_owner("depth_net");
   const BudgetOwner b = budget.register_owner("flow_net");
   const BudgetOwner c = budget.register_owner("pillar_net");

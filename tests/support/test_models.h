@@ -14,6 +14,11 @@ namespace fovea::testing {
 // models are.
 std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed);
 
+// image [1,16,16,3] -> conv3x3+ReLU to `channels` -> `depth` residual blocks of equal size
+// (conv3x3+ReLU, add) -> global average pool -> reshape -> fully connected (10). Many layers of
+// similar weight, for streaming a model through a budget smaller than its packed weights.
+std::shared_ptr<Model> deep_model(const std::string& name, int channels, int depth, float seed);
+
 // A deterministic 16x16x3 image; `variant` changes its pattern.
 std::vector<float> image_input(int variant = 0);
 

@@ -89,12 +89,17 @@ Status run_once(CompiledModel& model, const std::vector<float>& input, std::vect
 
 struct ScenarioResult {
   bool ok = false;
-  char error[768] = {};
+  char error[3072] = {};
   double median_frame_ms = 0;
   std::int64_t accounted_peak = 0;
   std::int64_t rss_growth = 0;  // peak RSS during the scenario minus RSS at its start
   double allocations_per_inference = -1;
   std::int64_t evictions = 0;
+  double layers_remade_per_frame = 0;  // packed weights re-made after an eviction
+  double bytes_remade_per_frame = 0;
+  // Growth of RSS's parts, sampled after every frame: anonymous memory (heap, budget blocks)
+  // and mapped files (code, the models' .fvm pages).
+  std::int64_t anonymous_growth = 0, file_growth = 0;
 };
 
 // Runs this executable again with `args` (a --scenario mode) and reads its ScenarioResult from
@@ -121,7 +126,9 @@ ScenarioResult in_fresh_process(const std::vector<std::string>& args) {
     _exit(127);
   }
   close(fds[1]);
-  const ssize_t got = read(fds[0], &result, sizeof result);
+  ssize_t got = 0;
+  for (ssize_t n = 1; n > 0 && got < static_cast<ssize_t>(sizeof result); got += n)
+    n = read(fds[0], reinterpret_cast<char*>(&result) + got, sizeof result - size_t(got));
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -143,7 +150,8 @@ ScenarioResult fovea_scenario(const std::vector<BenchModel>& models,
                               const std::vector<std::vector<float>>& inputs, std::int64_t cap,
                               int threads, int frames) {
   ScenarioResult r;
-  const std::int64_t baseline = read_process_memory().resident_bytes;
+  const ProcessMemory start = read_process_memory();
+  const std::int64_t baseline = start.resident_bytes;
   reset_peak_resident();
   auto context = InferenceContext::create(cap, threads);
   if (!context) return fail(r, context.status());
@@ -159,8 +167,19 @@ ScenarioResult fovea_scenario(const std::vector<BenchModel>& models,
   for (const BenchModel& m : models) outputs.emplace_back(static_cast<size_t>(m.outputs));
   std::vector<double> frame_ms;
   std::int64_t allocations = 0;
+  // The order is known (every model once per frame), so the budget evicts by furthest next use.
+  std::vector<BudgetOwner> next_uses;
+  for (int ahead = 0; ahead < 2; ++ahead)
+    for (const auto& c : compiled) next_uses.push_back(c->owner());
+  std::int64_t remade_before_timing = 0, remade_bytes_before_timing = 0;
   for (int frame = 0; frame < frames + 3; ++frame) {
     const bool timed = frame >= 3;
+    if (frame == 3)
+      for (const auto& c : compiled) {
+        remade_before_timing += c->layers_repacked();
+        remade_bytes_before_timing += c->bytes_repacked();
+      }
+    (*context)->budget().set_next_uses(next_uses);
     if (timed) start_counting_allocations();
     const double started = now_ms();
     for (size_t i = 0; i < compiled.size(); ++i) {
@@ -175,11 +194,21 @@ ScenarioResult fovea_scenario(const std::vector<BenchModel>& models,
       allocations += stop_counting_allocations();
       frame_ms.push_back(elapsed);
     }
+    const ProcessMemory now = read_process_memory();
+    r.anonymous_growth = std::max(r.anonymous_growth, now.anonymous_bytes - start.anonymous_bytes);
+    r.file_growth = std::max(r.file_growth, now.file_bytes - start.file_bytes);
   }
   r.ok = true;
   r.median_frame_ms = percentile(frame_ms, 0.5);
   r.accounted_peak = (*context)->budget().peak_bytes();
   r.evictions = (*context)->budget().eviction_count();
+  std::int64_t remade = -remade_before_timing, remade_bytes = -remade_bytes_before_timing;
+  for (const auto& c : compiled) {
+    remade += c->layers_repacked();
+    remade_bytes += c->bytes_repacked();
+  }
+  r.layers_remade_per_frame = double(remade) / double(frames);
+  r.bytes_remade_per_frame = double(remade_bytes) / double(frames);
   r.rss_growth = read_process_memory().peak_resident_bytes - baseline;
   r.allocations_per_inference =
       allocation_counting_available() ? double(allocations) / double(frames * models.size()) : -1;
@@ -219,14 +248,14 @@ ScenarioResult opencv_scenario(const std::vector<BenchModel>& models,
 // ---- per-model figures ----
 
 struct ModelFigures {
-  double fp32_ms = 0, int8_ms = 0, int8_onednn_ms = 0, opencv_fp32_ms = 0;
+  double fp32_ms = 0, int8_ms = 0, int8_xnnpack_ms = 0, opencv_fp32_ms = 0;
   double cosine_mean = 0, cosine_min = 1;
   double opencv_max_relative_difference = 0;
 };
 
 Result<double> time_fovea(const std::shared_ptr<Model>& model, const std::vector<float>& input,
                           std::int64_t outputs, int threads, int runs, std::vector<float>* first,
-                          Int8Kernels kernels = Int8Kernels::kXnnpack) {
+                          Int8Kernels kernels = Int8Kernels::kFovea) {
   auto context = InferenceContext::create(std::int64_t{1} << 40, threads, kernels);
   if (!context) return context.status();
   auto compiled = CompiledModel::create(**context, model);
@@ -464,16 +493,16 @@ int run(int argc, char** argv) {
     std::vector<float> fovea_out;
     auto fp32 = time_fovea(m.fp32, input, m.outputs, threads, runs, &fovea_out);
     auto int8 = time_fovea(m.int8, input, m.outputs, threads, runs, nullptr);
-    auto int8_onednn =
-        time_fovea(m.int8, input, m.outputs, threads, runs, nullptr, Int8Kernels::kOnednn);
-    for (const Result<double>* r : {&fp32, &int8, &int8_onednn})
+    auto int8_xnnpack =
+        time_fovea(m.int8, input, m.outputs, threads, runs, nullptr, Int8Kernels::kXnnpack);
+    for (const Result<double>* r : {&fp32, &int8, &int8_xnnpack})
       if (!r->is_ok()) {
         std::fprintf(stderr, "fovea-bench core: %s\n", r->status().to_string().c_str());
         return 1;
       }
     f.fp32_ms = *fp32;
     f.int8_ms = *int8;
-    f.int8_onednn_ms = *int8_onednn;
+    f.int8_xnnpack_ms = *int8_xnnpack;
     try {
       cv::dnn::Net net = cv::dnn::readNetFromONNX(m.onnx_path);
       net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
@@ -517,38 +546,52 @@ int run(int argc, char** argv) {
   std::filesystem::remove_all(work);
 
   // ---- report ----
-  std::printf("\nINT8 kernels: xnn = XNNPACK (no per-inference allocation), dnnl = oneDNN VNNI\n");
-  std::printf("%-20s %9s %9s %9s %10s %10s %9s %9s %9s %9s\n", "model", "fp32 ms", "int8 xnn",
-              "int8 dnnl", "opencv ms", "fp32/xnn", "fp32/dnnl", "cv/dnnl", "cos mean", "cos min");
+  std::printf(
+      "\nINT8: fovea's kernels (AVX-512 VNNI where the CPU has it, else XNNPACK); "
+      "int8 xnn = XNNPACK's qc8 for comparison\n");
+  std::printf("%-20s %9s %9s %9s %10s %10s %9s %9s %9s %9s\n", "model", "fp32 ms", "int8 ms",
+              "int8 xnn", "opencv ms", "fp32/int8", "fp32/xnn", "cv/int8", "cos mean", "cos min");
   for (size_t i = 0; i < models.size(); ++i) {
     const ModelFigures& f = figures[i];
     std::printf("%-20s %9.2f %9.2f %9.2f %10.2f %10.2f %9.2f %9.2f %9.5f %9.5f\n",
-                models[i].name.c_str(), f.fp32_ms, f.int8_ms, f.int8_onednn_ms, f.opencv_fp32_ms,
-                f.fp32_ms / f.int8_ms, f.fp32_ms / f.int8_onednn_ms,
-                f.opencv_fp32_ms / f.int8_onednn_ms, f.cosine_mean, f.cosine_min);
+                models[i].name.c_str(), f.fp32_ms, f.int8_ms, f.int8_xnnpack_ms, f.opencv_fp32_ms,
+                f.fp32_ms / f.int8_ms, f.fp32_ms / f.int8_xnnpack_ms, f.opencv_fp32_ms / f.int8_ms,
+                f.cosine_mean, f.cosine_min);
   }
   std::printf("(fovea FP32 vs OpenCV FP32 on the same file, largest difference / largest output:");
   for (size_t i = 0; i < models.size(); ++i)
     std::printf(" %s %.1e", models[i].name.c_str(), figures[i].opencv_max_relative_difference);
   std::printf(")\n\nthree models alternately every frame (");
   for (const BenchModel& m : trio) std::printf("%s ", m.name.c_str());
-  std::printf("), INT8, one budget:\n%-12s %14s %14s %14s %12s %10s %12s\n", "budget", "cap bytes",
-              "peak bytes", "RSS growth", "frame ms", "evictions", "allocs/inf");
+  std::printf("), INT8, one budget:\n%-12s %14s %14s %14s %12s %10s %12s %14s\n", "budget",
+              "cap bytes", "peak bytes", "RSS growth", "frame ms", "evictions", "allocs/inf",
+              "layers remade/frame");
   auto row = [](const char* label, std::int64_t cap, const ScenarioResult& r) {
     if (!r.ok) {
       std::printf("%-12s %14lld  failed: %s\n", label, static_cast<long long>(cap), r.error);
       return;
     }
-    std::printf("%-12s %14lld %14lld %14lld %12.2f %10lld %12.2f\n", label,
+    std::printf("%-12s %14lld %14lld %14lld %12.2f %10lld %12.2f %14.1f\n", label,
                 static_cast<long long>(cap), static_cast<long long>(r.accounted_peak),
                 static_cast<long long>(r.rss_growth), r.median_frame_ms,
-                static_cast<long long>(r.evictions), r.allocations_per_inference);
+                static_cast<long long>(r.evictions), r.allocations_per_inference,
+                r.layers_remade_per_frame);
   };
   row("uncapped", 0, uncapped);
+  auto parts = [](const ScenarioResult& r) {
+    if (r.ok)
+      std::printf(
+          "%-12s re-made %.2f MB per frame; RSS parts after frames, largest growth: "
+          "anonymous %lld, mapped files %lld\n",
+          "", r.bytes_remade_per_frame / 1e6, static_cast<long long>(r.anonymous_growth),
+          static_cast<long long>(r.file_growth));
+  };
+  parts(uncapped);
   for (const Capped& c : capped) {
     char label[32];
     std::snprintf(label, sizeof label, "%.0f%%", c.fraction * 100);
     row(label, c.cap, c.result);
+    parts(c.result);
     if (c.result.ok && uncapped.ok)
       std::printf("%-12s latency %+.1f%% vs uncapped; RSS growth - cap = %lld bytes\n", "",
                   100.0 * (c.result.median_frame_ms / uncapped.median_frame_ms - 1.0),
@@ -573,7 +616,7 @@ int run(int argc, char** argv) {
     for (size_t i = 0; i < models.size(); ++i) {
       json.begin_object().key("name").value(models[i].name);
       json.key("fp32_ms").value(figures[i].fp32_ms).key("int8_ms").value(figures[i].int8_ms);
-      json.key("int8_onednn_ms").value(figures[i].int8_onednn_ms);
+      json.key("int8_xnnpack_ms").value(figures[i].int8_xnnpack_ms);
       json.key("opencv_fp32_ms").value(figures[i].opencv_fp32_ms);
       json.key("cosine")
           .value(figures[i].cosine_mean)

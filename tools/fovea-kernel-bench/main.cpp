@@ -1,11 +1,13 @@
 // fovea-kernel-bench: the convolution kernels fovea can run, layer by layer at MobileNetV2-224's
 // real shapes, side by side: XNNPACK f32 and qc8 (fovea's NodeKernels over XNNPACK), oneDNN f32
 // and s8 with oneDNN's own OpenMP threading (raw primitives, for comparison), and fovea's oneDNN
-// s8 NodeKernel (onednn_nodes.cpp, threads on fovea's pthreadpool). Prints medians of N runs per
-// layer, totals per layer type, whole-network back-to-back runs (residual adds on XNNPACK in
-// every column, as in a real graph), packing time, heap allocations per run, fovea s8's output
-// against XNNPACK qc8's (exactness) and oneDNN's fixed memory overhead. docs/int8-kernels.md
-// holds a table it printed.
+// s8 NodeKernel (onednn_nodes.cpp, threads on fovea's pthreadpool), and fovea's own AVX-512 VNNI
+// kernels (vnni_nodes.cpp; the nodes they decline, such as the stem, run on XNNPACK qc8 in that
+// column, as in the executor). Prints medians of N runs per layer, totals per layer type,
+// whole-network back-to-back runs (residual adds on XNNPACK in every column, as in a real
+// graph), packing time, heap allocations per run, fovea s8's and fovea vnni's outputs against
+// XNNPACK qc8's (exactness) and oneDNN's fixed memory overhead. docs/int8-kernels.md holds a
+// table it printed.
 
 #include <malloc.h>
 #include <unistd.h>
@@ -33,6 +35,7 @@
 #include "fovea/core/xnnpack_memory.h"
 #include "node_kernel.h"
 #include "onednn_nodes.h"
+#include "vnni_nodes.h"
 
 extern "C" {
 int omp_get_max_threads(void);
@@ -391,11 +394,12 @@ class RawDnnlRunner final : public Runner {
   dnnl::memory weights_, bias_, src_, dst_;
 };
 
-enum Backend { kXnnF32, kXnnQc8, kDnnlF32, kDnnlS8Omp, kFoveaS8, kBackends };
-const char* const kBackendNames[kBackends] = {"xnn f32", "xnn qc8", "dnnl f32", "dnnl s8 omp",
-                                              "fovea s8"};
+enum Backend { kXnnF32, kXnnQc8, kDnnlF32, kDnnlS8Omp, kFoveaS8, kFoveaVnni, kBackends };
+const char* const kBackendNames[kBackends] = {"xnn f32",     "xnn qc8",  "dnnl f32",
+                                              "dnnl s8 omp", "fovea s8", "fovea vnni"};
 bool is_int8(int backend) {
-  return backend == kXnnQc8 || backend == kDnnlS8Omp || backend == kFoveaS8;
+  return backend == kXnnQc8 || backend == kDnnlS8Omp || backend == kFoveaS8 ||
+         backend == kFoveaVnni;
 }
 
 double median_ms(Runner& r, int runs) {
@@ -532,14 +536,50 @@ int bench(int threads, int runs, bool print_layers) {
     return 1;
   }
 
+  // fovea's VNNI kernels (where this CPU has VNNI), packed through the budget; what they decline
+  // is filled in with XNNPACK qc8 below, as the executor does.
+  double vnni_pack_ms = 0;
+  std::int64_t vnni_budgeted = 0;
+  std::vector<std::string> vnni_declined;
+  {
+    const std::int64_t budget_before = budget.current_bytes();
+    const auto start = Clock::now();
+    for (size_t i = 0; i < layers.size(); ++i) {
+      if (layers[i].add()) continue;
+      const Model& m = *slots[i].data.int8;
+      auto kernel =
+          inference::make_vnni_node_kernel(m.graph, m.graph.nodes[0], {&budget, owner, threads});
+      if (!kernel) {
+        std::fprintf(stderr, "fovea-kernel-bench: %s\n", kernel.status().to_string().c_str());
+        return 1;
+      }
+      if (!*kernel) {
+        if (std::find(vnni_declined.begin(), vnni_declined.end(), layers[i].kind) ==
+            vnni_declined.end())
+          vnni_declined.push_back(layers[i].kind);
+        continue;
+      }
+      slots[i].runner[kFoveaVnni] =
+          std::make_unique<NodeRunner>(slots[i].data.int8, std::move(*kernel), context, owner,
+                                       inputs_of(i, kFoveaVnni), &slots[i].out[kFoveaVnni]);
+      if (Status st = slots[i].runner[kFoveaVnni]->prepare(); !st.is_ok()) {
+        std::fprintf(stderr, "fovea-kernel-bench: %s\n", st.to_string().c_str());
+        return 1;
+      }
+    }
+    vnni_pack_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    vnni_budgeted = budget.current_bytes() - budget_before;
+  }
+
   // The other backends.
   double xnn_pack_ms = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const Layer& l = layers[i];
     Slot& s = slots[i];
     for (int b = 0; b < kBackends; ++b) {
-      // XNNPACK's backends, and XNNPACK's add in every backend's chain.
-      if (!(b == kXnnF32 || b == kXnnQc8 || l.add())) continue;
+      // XNNPACK's backends, XNNPACK's add in every backend's chain, and XNNPACK qc8 for what
+      // fovea's VNNI kernels decline.
+      if (!(b == kXnnF32 || b == kXnnQc8 || l.add() || (b == kFoveaVnni && !s.runner[b]))) continue;
       const bool q = is_int8(b);
       const Model& m = q ? *s.data.int8 : *s.data.f32;
       auto kernel = inference::make_node_kernel(m.graph, m.graph.nodes[0]);
@@ -567,30 +607,36 @@ int bench(int threads, int runs, bool print_layers) {
       }
   }
 
-  // Exactness: the whole network through fovea s8 (with XNNPACK's adds) against XNNPACK qc8,
-  // from the same input: every layer's output.
-  std::memcpy(network_input[kFoveaS8].data, network_input[kXnnQc8].data,
-              network_input[kXnnQc8].size);
-  for (auto& s : slots)
-    for (int b : {kXnnQc8, kFoveaS8})
-      if (s.runner[b] && !s.runner[b]->run().is_ok()) return 1;
-  std::int64_t differing = 0, compared = 0, worst = 0;
-  for (auto& s : slots) {
-    if (!s.runner[kFoveaS8]) continue;
-    const auto* a = reinterpret_cast<const std::int8_t*>(s.out[kXnnQc8].data);
-    const auto* b = reinterpret_cast<const std::int8_t*>(s.out[kFoveaS8].data);
-    for (size_t k = 0; k < s.out[kXnnQc8].size; ++k) {
-      const int d = std::abs(int{a[k]} - int{b[k]});
-      differing += d != 0;
-      worst = std::max<std::int64_t>(worst, d);
+  // Exactness: the whole network through fovea s8 and fovea vnni (with XNNPACK's adds) against
+  // XNNPACK qc8, from the same input: every layer's output.
+  struct Difference {
+    std::int64_t differing = 0, compared = 0, worst = 0;
+  } difference[kBackends];
+  for (int backend : {kFoveaS8, kFoveaVnni}) {
+    std::memcpy(network_input[static_cast<size_t>(backend)].data, network_input[kXnnQc8].data,
+                network_input[kXnnQc8].size);
+    for (auto& s : slots)
+      for (int b : {static_cast<int>(kXnnQc8), backend})
+        if (s.runner[b] && !s.runner[b]->run().is_ok()) return 1;
+    Difference& d = difference[backend];
+    for (auto& s : slots) {
+      if (!s.runner[backend]) continue;
+      const auto* a = reinterpret_cast<const std::int8_t*>(s.out[kXnnQc8].data);
+      const auto* b =
+          reinterpret_cast<const std::int8_t*>(s.out[static_cast<size_t>(backend)].data);
+      for (size_t k = 0; k < s.out[kXnnQc8].size; ++k) {
+        const int delta = std::abs(int{a[k]} - int{b[k]});
+        d.differing += delta != 0;
+        d.worst = std::max<std::int64_t>(d.worst, delta);
+      }
+      d.compared += static_cast<std::int64_t>(s.out[kXnnQc8].size);
     }
-    compared += static_cast<std::int64_t>(s.out[kXnnQc8].size);
   }
 
   // Per-layer medians, one backend at a time (oneDNN's OpenMP team spins between its runs).
   std::vector<std::array<double, kBackends>> ms(layers.size());
   for (auto& row : ms) row.fill(NAN);
-  const int order[] = {kXnnF32, kXnnQc8, kFoveaS8, kDnnlF32, kDnnlS8Omp};
+  const int order[] = {kXnnF32, kXnnQc8, kFoveaS8, kFoveaVnni, kDnnlF32, kDnnlS8Omp};
   for (int b : order)
     for (size_t i = 0; i < layers.size(); ++i) {
       Runner* r = slots[i].runner[b].get();
@@ -648,7 +694,7 @@ int bench(int threads, int runs, bool print_layers) {
   if (print_layers) {
     std::printf(header, "layer", "shape (HxWxC)", "n");
     for (int b = 0; b < kBackends; ++b) std::printf(" %9s", kBackendNames[b]);
-    std::printf(" %8s %8s\n", "f32/s8", "qc8/s8");
+    std::printf(" %8s %8s %8s\n", "f32/vnni", "qc8/vnni", "s8/vnni");
     // Unique shapes in network order, with their count.
     std::map<std::string, int> count;
     for (const Layer& l : layers) ++count[l.kind + l.key()];
@@ -660,14 +706,15 @@ int bench(int threads, int runs, bool print_layers) {
       std::printf("%-13s %-26s %3d", l.kind.c_str(), l.key().c_str(), count[l.kind + l.key()]);
       for (int b = 0; b < kBackends; ++b)
         std::printf(" %s", cell(ms[i][static_cast<size_t>(b)]).c_str());
-      std::printf(" %s %s\n", ratio(ms[i][kXnnF32], ms[i][kFoveaS8]).c_str(),
-                  ratio(ms[i][kXnnQc8], ms[i][kFoveaS8]).c_str());
+      std::printf(" %s %s %s\n", ratio(ms[i][kXnnF32], ms[i][kFoveaVnni]).c_str(),
+                  ratio(ms[i][kXnnQc8], ms[i][kFoveaVnni]).c_str(),
+                  ratio(ms[i][kFoveaS8], ms[i][kFoveaVnni]).c_str());
     }
   }
   std::printf("\n-- totals per layer type (sum over the network's layers), ms --\n");
   std::printf("%-13s %3s", "type", "n");
   for (int b = 0; b < kBackends; ++b) std::printf(" %9s", kBackendNames[b]);
-  std::printf(" %8s %8s\n", "f32/s8", "qc8/s8");
+  std::printf(" %8s %8s %8s\n", "f32/vnni", "qc8/vnni", "s8/vnni");
   std::vector<std::string> kinds;
   for (const Layer& l : layers)
     if (std::find(kinds.begin(), kinds.end(), l.kind) == kinds.end()) kinds.push_back(l.kind);
@@ -686,32 +733,45 @@ int bench(int threads, int runs, bool print_layers) {
     std::printf("%-13s %3d", kind.c_str(), n);
     for (int b = 0; b < kBackends; ++b)
       std::printf(" %s", cell(total[static_cast<size_t>(b)]).c_str());
-    std::printf(" %s %s\n", ratio(total[kXnnF32], total[kFoveaS8]).c_str(),
-                ratio(total[kXnnQc8], total[kFoveaS8]).c_str());
+    std::printf(" %s %s %s\n", ratio(total[kXnnF32], total[kFoveaVnni]).c_str(),
+                ratio(total[kXnnQc8], total[kFoveaVnni]).c_str(),
+                ratio(total[kFoveaS8], total[kFoveaVnni]).c_str());
   }
   std::printf("%-13s %3zu", "sum", layers.size());
   for (int b = 0; b < kBackends; ++b) std::printf(" %s", cell(sum[static_cast<size_t>(b)]).c_str());
-  std::printf(" %s %s\n", ratio(sum[kXnnF32], sum[kFoveaS8]).c_str(),
-              ratio(sum[kXnnQc8], sum[kFoveaS8]).c_str());
+  std::printf(" %s %s %s\n", ratio(sum[kXnnF32], sum[kFoveaVnni]).c_str(),
+              ratio(sum[kXnnQc8], sum[kFoveaVnni]).c_str(),
+              ratio(sum[kFoveaS8], sum[kFoveaVnni]).c_str());
   std::printf("%-13s %3s", "network", "");
   for (int b = 0; b < kBackends; ++b)
     std::printf(" %s", cell(network[static_cast<size_t>(b)]).c_str());
-  std::printf(" %s %s   (all layers back to back, adds on XNNPACK)\n",
-              ratio(network[kXnnF32], network[kFoveaS8]).c_str(),
-              ratio(network[kXnnQc8], network[kFoveaS8]).c_str());
+  std::printf(" %s %s %s   (all layers back to back, adds on XNNPACK)\n",
+              ratio(network[kXnnF32], network[kFoveaVnni]).c_str(),
+              ratio(network[kXnnQc8], network[kFoveaVnni]).c_str(),
+              ratio(network[kFoveaS8], network[kFoveaVnni]).c_str());
   std::printf("%-13s %3s", "heap allocs", "");
   for (int b = 0; b < kBackends; ++b) std::printf(" %9.0f", allocations[static_cast<size_t>(b)]);
   std::printf("   (malloc calls per network run)\n");
 
+  for (int backend : {kFoveaS8, kFoveaVnni}) {
+    const Difference& d = difference[backend];
+    std::printf(
+        "%s%s vs XNNPACK qc8, same inputs and weights: %lld of %lld values differ (max %lld "
+        "LSB)\n",
+        backend == kFoveaS8 ? "\n" : "", kBackendNames[backend],
+        static_cast<long long>(d.differing), static_cast<long long>(d.compared),
+        static_cast<long long>(d.worst));
+  }
+  std::string declined;
+  for (const std::string& kind : vnni_declined) declined += (declined.empty() ? "" : ", ") + kind;
+  std::printf("fovea vnni declined (ran on XNNPACK qc8 in its column): %s\n",
+              declined.empty() ? "nothing" : declined.c_str());
   std::printf(
-      "\nfovea s8 vs XNNPACK qc8, same inputs and weights: %lld of %lld values differ "
-      "(max %lld LSB)\n",
-      static_cast<long long>(differing), static_cast<long long>(compared),
-      static_cast<long long>(worst));
-  std::printf(
-      "packing the whole network (weights reorder / XNNPACK create): fovea s8 %.1f ms, "
-      "xnn qc8 %.1f ms\n",
-      fovea_pack_ms, xnn_pack_ms);
+      "packing the whole network (weights reorder / VNNI packing / XNNPACK create): fovea s8 "
+      "%.1f ms, fovea vnni %.1f ms, xnn qc8 %.1f ms\n",
+      fovea_pack_ms, vnni_pack_ms, xnn_pack_ms);
+  std::printf("fovea vnni budgeted bytes: %.2f MiB (packed weights, biases, scales and tiles)\n",
+              mib(vnni_budgeted));
   const Overhead& o = overhead[1];
   std::printf(
       "process threads: %d before making fovea s8's kernels, %d while they ran (oneDNN's OpenMP "

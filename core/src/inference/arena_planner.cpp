@@ -219,6 +219,27 @@ Result<ArenaPlan> plan_graph_activations(const ModelGraph& graph, const std::vec
     plan.offsets[graph_index[i]] = planned->offsets[i];
   plan.arena_bytes = planned->arena_bytes;
   plan.lower_bound_bytes = planned->lower_bound_bytes;
+  plan.free_by_step.resize(static_cast<size_t>(node_count));
+  std::vector<std::pair<std::int64_t, std::int64_t>> live;  // [begin, end) at one step
+  for (int step = 0; step < node_count; ++step) {
+    live.clear();
+    for (size_t i = 0; i < lifetimes.size(); ++i)
+      if (lifetimes[i].first_use_step <= step && step <= lifetimes[i].last_use_step)
+        live.emplace_back(planned->offsets[i], planned->offsets[i] + lifetimes[i].size_bytes);
+    std::sort(live.begin(), live.end());
+    ArenaFreeSpace& free = plan.free_by_step[static_cast<size_t>(step)];
+    std::int64_t end = 0;
+    for (const auto& [begin, finish] : live) {
+      const std::int64_t gap_begin =
+          (end + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+      if (begin - gap_begin > free.gap_bytes) {
+        free.gap_offset = gap_begin;
+        free.gap_bytes = begin - gap_begin;
+      }
+      end = std::max(end, finish);
+    }
+    free.tail_offset = (end + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+  }
   return plan;
 }
 

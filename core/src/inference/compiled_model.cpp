@@ -6,6 +6,7 @@
 #include "fovea/core/xnnpack_memory.h"
 #include "node_kernel.h"
 #include "onednn_nodes.h"
+#include "vnni_nodes.h"
 
 namespace fovea {
 
@@ -44,6 +45,36 @@ InferenceContext::~InferenceContext() {
 
 // ---- CompiledModel ----
 
+// One layer's packed weights: what the budget evicts and the executor re-makes.
+struct CompiledModel::Layer final : Evictable {
+  Layer(CompiledModel& owner_model, size_t index) : model(owner_model), position(index) {}
+
+  std::int64_t evictable_bytes() const override { return bytes.load(); }
+  bool in_use() const override { return pinned.load(); }
+  bool needed_by_current_run() const override { return needed.load(); }
+  std::int64_t run_position() const override { return static_cast<std::int64_t>(position); }
+  void evict() override {
+    std::unique_lock lock(mutex, std::try_to_lock);
+    if (!lock.owns_lock() || pinned.load()) return;  // being made or run: not now
+    model.release_layer_locked(*this);
+  }
+
+  CompiledModel& model;
+  const size_t position;
+  std::mutex mutex;  // held while the layer is packed, bound, run or evicted
+  bool prepared = false;
+  bool was_prepared = false;  // packed once before: a later packing is a re-make
+  bool bound = false;
+  std::uint64_t bound_generation = 0;
+  // Constant operands of weight-less ops (Add of a constant, ...), decoded while packed; by
+  // node input, nullptr where the input is not such a constant.
+  std::vector<BudgetBuffer> constants;
+  std::vector<const void*> constant_pointers;
+  std::atomic<std::int64_t> bytes{0};  // accounted bytes held: ScopedBudgetTally's count
+  std::atomic<bool> pinned{false};     // being made or run: never evicted
+  std::atomic<bool> needed{false};     // the run under way has yet to reach it
+};
+
 CompiledModel::CompiledModel(InferenceContext& context, std::shared_ptr<const Model> model,
                              BudgetOwner owner)
     : context_(context), model_(std::move(model)), owner_(owner) {}
@@ -65,8 +96,12 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
   compiled->plan_ = std::move(*plan);
   for (int n : compiled->order_) {
     const GraphNode& node = graph.nodes[static_cast<size_t>(n)];
-    // oneDNN takes the INT8 convolutions it runs exactly on this CPU; the rest is XNNPACK's.
+    // fovea's VNNI kernels or oneDNN (per the context) take the INT8 nodes they run exactly on
+    // this CPU; the rest is XNNPACK's.
     Result<std::unique_ptr<inference::NodeKernel>> kernel{std::unique_ptr<inference::NodeKernel>()};
+    if (context.int8_kernels() == Int8Kernels::kFovea)
+      kernel = inference::make_vnni_node_kernel(graph, node,
+                                                {&budget, compiled->owner_, context.threads()});
     if (context.int8_kernels() == Int8Kernels::kOnednn)
       kernel = inference::make_onednn_node_kernel(graph, node,
                                                   {&budget, compiled->owner_, context.threads()});
@@ -74,7 +109,6 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
     if (!kernel) return kernel.status().with_context("model '" + name + "'");
     compiled->kernels_.push_back(std::move(*kernel));
   }
-  compiled->constant_pointers_.assign(graph.tensors.size(), nullptr);
   // Weights at rest stay for the model's life: they are what eviction re-packs from. Held in
   // memory they count against the budget from the start; in a mapped .fvm file they are pages
   // the kernel reads back on demand, released after each packing, so they do not.
@@ -82,68 +116,106 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
   FOVEA_RETURN_IF_ERROR(
       budget.reserve(compiled->owner_, MemoryCategory::kCompressedWeights, at_rest));
   compiled->reserved_at_rest_ = at_rest;
-  budget.register_evictable(compiled->owner_, compiled.get());
-  compiled->registered_ = true;
+  for (size_t k = 0; k < compiled->kernels_.size(); ++k) {
+    compiled->layers_.push_back(std::make_unique<Layer>(*compiled, k));
+    // Only layers with weights are evicted under pressure: the rest hold a few hundred bytes of
+    // operator state each, and re-making them would cost more than the room they give.
+    if (compiled->kernels_[k]->has_weights())
+      budget.register_evictable(compiled->owner_, compiled->layers_.back().get());
+  }
   return compiled;
 }
 
 CompiledModel::~CompiledModel() {
-  if (registered_) context_.budget().unregister_evictable(this);
-  std::lock_guard lock(mutex_);
-  release_locked();
+  for (auto& layer : layers_) {
+    if (kernels_[layer->position]->has_weights())
+      context_.budget().unregister_evictable(layer.get());
+    std::lock_guard lock(layer->mutex);
+    release_layer_locked(*layer);
+  }
   context_.budget().unreserve(owner_, MemoryCategory::kCompressedWeights, reserved_at_rest_);
 }
 
-void CompiledModel::release_locked() noexcept {
-  for (auto& kernel : kernels_) kernel->release();
-  resident_constants_.clear();
-  std::fill(constant_pointers_.begin(), constant_pointers_.end(), nullptr);
-  bound_ = false;
-  resident_ = false;
-  packed_bytes_ = 0;
+void CompiledModel::release_layer_locked(Layer& layer) noexcept {
+  kernels_[layer.position]->release();
+  layer.constants.clear();
+  layer.constant_pointers.clear();
+  if (layer.prepared) --prepared_layers_;
+  layer.prepared = false;
+  layer.bound = false;
 }
 
-Status CompiledModel::prepare_locked() {
-  if (resident_) return Status::ok();
+bool CompiledModel::resident() const noexcept {
+  return prepared_layers_.load() == static_cast<int>(layers_.size());
+}
+
+std::int64_t CompiledModel::packed_bytes() const noexcept {
+  std::int64_t total = 0;
+  for (const auto& layer : layers_) total += layer->bytes.load();
+  return total;
+}
+
+Status CompiledModel::ready_layer_locked(Layer& layer, bool bind) {
   MemoryBudget& budget = context_.budget();
   const ModelGraph& graph = model_->graph;
-  const std::int64_t before = budget.current_bytes(owner_);
-  // Keep packed_bytes_ current while packing, so a failure midway can still be evicted.
-  auto fail = [&](const Status& status) {
-    release_locked();
-    return status;
+  const GraphNode& node = graph.nodes[static_cast<size_t>(order_[layer.position])];
+  inference::NodeKernel& kernel = *kernels_[layer.position];
+  // Every block made here, XNNPACK's included, is tallied to this layer, so its evictable
+  // bytes stay exact while the budget evicts other layers of the same model meanwhile.
+  ScopedBudgetTally tally(layer.bytes);
+  auto fail = [&](Status status) {
+    release_layer_locked(layer);
+    return status.with_context(node.name);
   };
-  for (size_t k = 0; k < kernels_.size(); ++k) {
-    const GraphNode& node = graph.nodes[static_cast<size_t>(order_[k])];
-    inference::NodeKernel& kernel = *kernels_[k];
-    // Decoded weights live only while the kernel packs them.
+  const bool remake = !layer.prepared && layer.was_prepared;
+  if (!layer.prepared) {
+    if (remake) ++layers_repacked_;
+    // Decoded weights live only while the kernel packs them. In a run they go to arena bytes
+    // no tensor alive at this step uses, when they fit, so that streaming a large layer does
+    // not need its weights twice (decoded and packed) on top of a full arena.
+    std::span<std::uint8_t> borrowed;
+    if (bind) {
+      const ArenaFreeSpace& free = plan_.free_by_step[layer.position];
+      const std::int64_t tail = context_.arena().size() - free.tail_offset;
+      borrowed = tail >= free.gap_bytes
+                     ? std::span<std::uint8_t>(context_.arena().data() + free.tail_offset,
+                                               static_cast<size_t>(std::max<std::int64_t>(tail, 0)))
+                     : std::span<std::uint8_t>(context_.arena().data() + free.gap_offset,
+                                               static_cast<size_t>(free.gap_bytes));
+    }
     std::vector<BudgetBuffer> scratch(node.inputs.size());
     auto constants = [&](size_t input) -> Result<std::span<const std::uint8_t>> {
       const int t = node.inputs[input];
       const GraphTensor& tensor = graph.tensors[static_cast<size_t>(t)];
       const auto bytes = static_cast<size_t>(model_->constant_decoded_bytes(tensor.constant));
-      auto buffer = BudgetBuffer::allocate(budget, owner_, MemoryCategory::kScratch, bytes);
-      if (!buffer) return buffer.status();
-      std::span<std::uint8_t> out(static_cast<std::uint8_t*>(buffer->data()), bytes);
-      FOVEA_RETURN_IF_ERROR(model_->decode_constant(tensor.constant, out));
+      std::span<std::uint8_t> out;
+      const size_t aligned = (bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+      if (aligned <= borrowed.size()) {
+        out = borrowed.first(bytes);
+        borrowed = borrowed.subspan(aligned);
+      } else {
+        auto buffer = BudgetBuffer::allocate(budget, owner_, MemoryCategory::kScratch, bytes);
+        if (!buffer) return buffer.status();
+        out = {static_cast<std::uint8_t*>(buffer->data()), bytes};
+        scratch[input] = std::move(*buffer);
+      }
+      FOVEA_RETURN_IF_ERROR(model_->decode_constant(tensor.constant, out, context_.threadpool()));
       model_->release_file_pages(tensor.constant);
-      scratch[input] = std::move(*buffer);
       return std::span<const std::uint8_t>(out);
     };
     {
       ScopedXnnpackBudget scope(budget, owner_, MemoryCategory::kPackedWeights);
       Status status = kernel.prepare(constants);
       if (!status.is_ok()) {
-        if (!scope.last_failure().is_ok()) status = scope.last_failure().with_context(node.name);
+        if (!scope.last_failure().is_ok()) status = scope.last_failure();
         return fail(status);
       }
     }
-    // Constant operands of weight-less ops (Add of a constant, ...) stay decoded while packed.
+    layer.constant_pointers.assign(node.inputs.size(), nullptr);
     if (!kernel.has_weights()) {
-      for (int t : node.inputs) {
-        if (t < 0 || graph.tensors[static_cast<size_t>(t)].constant < 0 ||
-            constant_pointers_[static_cast<size_t>(t)] != nullptr)
-          continue;
+      for (size_t i = 0; i < node.inputs.size(); ++i) {
+        const int t = node.inputs[i];
+        if (t < 0 || graph.tensors[static_cast<size_t>(t)].constant < 0) continue;
         const GraphTensor& tensor = graph.tensors[static_cast<size_t>(t)];
         const auto bytes = static_cast<size_t>(model_->constant_decoded_bytes(tensor.constant));
         auto buffer = BudgetBuffer::allocate(budget, owner_, MemoryCategory::kPackedWeights, bytes);
@@ -152,60 +224,55 @@ Status CompiledModel::prepare_locked() {
             tensor.constant, {static_cast<std::uint8_t*>(buffer->data()), bytes});
         if (!decoded.is_ok()) return fail(decoded);
         model_->release_file_pages(tensor.constant);
-        constant_pointers_[static_cast<size_t>(t)] = buffer->data();
-        resident_constants_.push_back(std::move(*buffer));
+        layer.constant_pointers[i] = buffer->data();
+        layer.constants.push_back(std::move(*buffer));
       }
     }
-    packed_bytes_ = budget.current_bytes(owner_) - before;
+    layer.prepared = true;
+    layer.was_prepared = true;
+    layer.bound = false;
+    ++prepared_layers_;
   }
-  resident_ = true;
-  bound_ = false;
-  return Status::ok();
-}
-
-Status CompiledModel::bind_locked() {
+  if (remake) bytes_repacked_ += layer.bytes.load();  // the decoded weights are gone by now
   SharedArena& arena = context_.arena();
-  if (bound_ && bound_generation_ == arena.generation()) return Status::ok();
-  MemoryBudget& budget = context_.budget();
-  const ModelGraph& graph = model_->graph;
-  const std::int64_t before = budget.current_bytes(owner_);
-  ScopedXnnpackBudget scope(budget, owner_, MemoryCategory::kKernelInternal);
-  for (size_t k = 0; k < kernels_.size(); ++k) {
-    const GraphNode& node = graph.nodes[static_cast<size_t>(order_[k])];
-    inference::NodeBinding binding;
-    for (int t : node.inputs) {
-      if (t < 0) {
-        binding.inputs.push_back(nullptr);
-      } else if (graph.tensors[static_cast<size_t>(t)].constant >= 0) {
-        binding.inputs.push_back(constant_pointers_[static_cast<size_t>(t)]);
-      } else {
-        binding.inputs.push_back(arena.data() + plan_.offsets[static_cast<size_t>(t)]);
-      }
-    }
-    for (int t : node.outputs)
-      binding.outputs.push_back(arena.data() + plan_.offsets[static_cast<size_t>(t)]);
-    Status status = kernels_[k]->bind(binding, context_.threadpool());
-    if (!status.is_ok()) {
-      if (!scope.last_failure().is_ok()) status = scope.last_failure().with_context(node.name);
-      release_locked();
-      return status;
-    }
+  if (!bind || (layer.bound && layer.bound_generation == arena.generation())) return Status::ok();
+  inference::NodeBinding binding;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const int t = node.inputs[i];
+    if (t < 0)
+      binding.inputs.push_back(nullptr);
+    else if (graph.tensors[static_cast<size_t>(t)].constant >= 0)
+      binding.inputs.push_back(layer.constant_pointers[i]);
+    else
+      binding.inputs.push_back(arena.data() + plan_.offsets[static_cast<size_t>(t)]);
   }
-  packed_bytes_ = packed_bytes_.load() + (budget.current_bytes(owner_) - before);
-  bound_ = true;
-  bound_generation_ = arena.generation();
+  for (int t : node.outputs)
+    binding.outputs.push_back(arena.data() + plan_.offsets[static_cast<size_t>(t)]);
+  ScopedXnnpackBudget scope(budget, owner_, MemoryCategory::kKernelInternal);
+  Status status = kernel.bind(binding, context_.threadpool());
+  if (!status.is_ok()) {
+    if (!scope.last_failure().is_ok()) status = scope.last_failure();
+    return fail(status);
+  }
+  layer.bound = true;
+  layer.bound_generation = arena.generation();
   return Status::ok();
 }
 
 Status CompiledModel::prefetch() {
   std::lock_guard lock(mutex_);
-  return prepare_locked();
+  for (auto& layer : layers_) {
+    std::lock_guard layer_lock(layer->mutex);
+    layer->pinned = true;
+    Status status = ready_layer_locked(*layer, /*bind=*/false);
+    layer->pinned = false;
+    FOVEA_RETURN_IF_ERROR(status);
+  }
+  return Status::ok();
 }
 
 void CompiledModel::evict() {
-  std::unique_lock lock(mutex_, std::try_to_lock);
-  if (!lock.owns_lock() || running_) return;  // running or packing: not now
-  release_locked();
+  for (auto& layer : layers_) layer->evict();
 }
 
 Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
@@ -232,19 +299,29 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
 
   std::lock_guard lock(mutex_);
   running_ = true;
-  struct ClearRunning {
-    std::atomic<bool>& flag;
-    ~ClearRunning() { flag = false; }
-  } clear{running_};
+  for (auto& layer : layers_) layer->needed = true;
+  struct EndRun {
+    CompiledModel& model;
+    ~EndRun() {
+      for (auto& layer : model.layers_) layer->needed = false;
+      model.running_ = false;
+    }
+  } end_run{*this};
   context_.budget().note_use(owner_);
-  FOVEA_RETURN_IF_ERROR(prepare_locked());
   FOVEA_RETURN_IF_ERROR(context_.arena().ensure(plan_.arena_bytes));
-  FOVEA_RETURN_IF_ERROR(bind_locked());
   std::uint8_t* arena = context_.arena().data();
   for (size_t i = 0; i < inputs.size(); ++i)
     std::memcpy(arena + plan_.offsets[static_cast<size_t>(graph.inputs[i])], inputs[i].data(),
                 inputs[i].size());
-  for (auto& kernel : kernels_) FOVEA_RETURN_IF_ERROR(kernel->run(context_.threadpool()));
+  for (auto& layer : layers_) {
+    std::lock_guard layer_lock(layer->mutex);
+    layer->pinned = true;
+    Status status = ready_layer_locked(*layer, /*bind=*/true);
+    if (status.is_ok()) status = kernels_[layer->position]->run(context_.threadpool());
+    layer->pinned = false;
+    layer->needed = false;
+    FOVEA_RETURN_IF_ERROR(status);
+  }
   for (size_t i = 0; i < outputs.size(); ++i)
     std::memcpy(outputs[i].data(), arena + plan_.offsets[static_cast<size_t>(graph.outputs[i])],
                 outputs[i].size());

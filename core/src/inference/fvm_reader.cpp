@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "byte_io.h"
+#include "fovea/core/crc32c.h"
 #include "fovea/core/fvm_format.h"
 #include "fovea/core/model.h"
 
@@ -276,6 +278,27 @@ Status read_constants(std::span<const std::uint8_t> file, const Section& table, 
   return Status::ok();
 }
 
+// checksum() over a mapped file, a chunk at a time, each chunk's pages dropped once summed:
+// loading a model then never holds more than a chunk of its file resident. Weights are read
+// back from the mapping when they are packed.
+std::uint32_t checksum_dropping_pages(std::span<const std::uint8_t> file) {
+  if (file.size() < kHeaderBytes) return checksum(file);
+  constexpr std::size_t kChunk = 256 * 1024;  // a multiple of the page size
+  const std::array<std::uint8_t, 4> zero{};
+  std::uint32_t crc = crc32c(file.first(kChecksumOffset));
+  crc = crc32c(zero, crc);
+  std::size_t at = kChecksumOffset + 4;
+  while (at < file.size()) {
+    const std::size_t end = std::min(file.size(), (at / kChunk + 1) * kChunk);
+    crc = crc32c(file.subspan(at, end - at), crc);
+    const std::size_t chunk_start = at / kChunk * kChunk;  // the mapping starts on a page
+    if (end - chunk_start == kChunk)
+      madvise(const_cast<std::uint8_t*>(file.data()) + chunk_start, kChunk, MADV_DONTNEED);
+    at = end;
+  }
+  return crc;
+}
+
 Result<Model> parse(std::span<const std::uint8_t> file, const std::shared_ptr<const void>& keeper) {
   const std::uint64_t size = file.size();
   if (size == 0) return corrupt("empty (0 bytes); an .fvm file starts with a 64-byte header");
@@ -314,7 +337,7 @@ Result<Model> parse(std::span<const std::uint8_t> file, const std::shared_ptr<co
     return corrupt(std::to_string(size - recorded) + " bytes of trailing data after the " +
                    std::to_string(recorded) + " bytes the header records");
   const std::uint32_t stored_crc = detail::load_u32le(file.data() + kChecksumOffset);
-  const std::uint32_t crc = checksum(file);
+  const std::uint32_t crc = keeper ? checksum_dropping_pages(file) : checksum(file);
   if (stored_crc != crc)
     return corrupt("checksum mismatch: the header records CRC-32C " + hex(stored_crc) +
                    " but the contents give " + hex(crc) +
@@ -376,6 +399,9 @@ Result<Model> load_fvm(const std::string& path) {
               : std::span<const std::uint8_t>();
   auto model = parse(bytes, mapping);
   if (!model) return model.status().with_context(path);
+  // Parsing read the sections it copies and each weight stream's tables; none of that needs
+  // to stay resident.
+  if (mapping) madvise(mapping->address, mapping->size, MADV_DONTNEED);
   return model;
 }
 

@@ -1,5 +1,7 @@
 #include "fovea/core/memory_budget.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cstdio>
@@ -15,7 +17,9 @@ namespace {
 // Sits right before every block allocate() returns, so deallocate() needs no lookup table.
 struct alignas(16) BlockHeader {
   MemoryBudget* budget;
-  void* raw;  // what std::malloc returned
+  void* raw;                         // what std::malloc or mmap returned
+  std::size_t mapped_bytes;          // the mapping's length, or 0 for a malloc'd block
+  std::atomic<std::int64_t>* tally;  // ScopedBudgetTally's at allocation, or nullptr
   std::int64_t accounted;
   BudgetOwner owner;
   MemoryCategory category;
@@ -23,6 +27,16 @@ struct alignas(16) BlockHeader {
 };
 constexpr std::uint32_t kBlockMagic = 0xf0bea11c;
 constexpr std::uint32_t kFreedMagic = 0xdeadf0be;
+
+thread_local std::atomic<std::int64_t>* t_tally = nullptr;
+
+// Blocks from this size up are whole pages mapped for them alone and unmapped when freed. glibc
+// would serve them from its heap once its dynamic mmap threshold has risen (it does after the
+// first large free), and a heap keeps freed memory resident: a model streaming its layers
+// through a tight budget then grows the process by far more than the budget. Mapped pages
+// leave the process when the budget gives them back.
+constexpr std::size_t kMapThreshold = 16 * 1024;
+constexpr std::size_t kPage = 4096;
 
 // std::malloc's guaranteed alignment; larger alignments are made by over-allocating.
 constexpr std::size_t kMallocAlignment = alignof(std::max_align_t);
@@ -64,23 +78,16 @@ const char* memory_category_name(MemoryCategory category) noexcept {
   return "invalid";
 }
 
-// What is counted per block, so the accounted total bounds the heap the blocks really take:
-// the payload, the BlockHeader before it, the slack that aligning inside a malloc'd chunk may
-// waste, and glibc's per-chunk cost: heap chunks are the request plus an 8-byte size field
-// rounded up to 16 (at least 32); chunks at or above the 128 KiB mmap threshold are whole pages
-// with a 16-byte prefix. Counting pages for those is an upper bound, also when glibc's dynamic
-// threshold later serves such sizes from the heap. Fragmentation between chunks is not counted:
-// it depends on the order of frees, and the budget's users allocate few, long-lived blocks.
+// What is counted per block, so the accounted total bounds the memory the blocks really take:
+// the payload, the BlockHeader before it, the slack that aligning inside a chunk may waste, and
+// the chunk's own cost: blocks of kMapThreshold and more are whole mapped pages; smaller ones
+// are glibc heap chunks, the request plus an 8-byte size field rounded up to 16 (at least 32).
+// Fragmentation between heap chunks is not counted: it depends on the order of frees, and only
+// small blocks (XNNPACK's operator structs, ...) live on the heap.
 std::int64_t MemoryBudget::accounted_bytes(std::size_t bytes, std::size_t alignment) noexcept {
   const std::size_t raw = raw_request(bytes, alignment);
-  constexpr std::size_t kMmapThreshold = 128 * 1024;
-  constexpr std::size_t kPage = 4096;
-  std::size_t chunk;
-  if (raw >= kMmapThreshold)
-    chunk = (raw + 16 + kPage - 1) / kPage * kPage;
-  else
-    chunk = std::max<std::size_t>(32, (raw + 8 + 15) / 16 * 16);
-  return static_cast<std::int64_t>(chunk);
+  if (raw >= kMapThreshold) return static_cast<std::int64_t>((raw + kPage - 1) / kPage * kPage);
+  return static_cast<std::int64_t>(std::max<std::size_t>(32, (raw + 8 + 15) / 16 * 16));
 }
 
 MemoryBudget::MemoryBudget(std::int64_t cap_bytes) : cap_(std::max<std::int64_t>(cap_bytes, 0)) {}
@@ -157,17 +164,22 @@ int MemoryBudget::pick_victim_locked(BudgetOwner requester,
                                      const std::vector<Evictable*>& tried) const {
   const bool scheduled = schedule_position_ < schedule_.size();
   int best = -1;
-  // Ranked by: other owners before the requester, furthest next use, least recently used.
-  std::tuple<int, std::int64_t, std::int64_t> best_key{};
+  // Ranked by: parts the run under way still needs last; then, with a known schedule, furthest
+  // next use (the requester's parts its current run is done with included: they are needed
+  // again only at its next turn), else other owners before the requester and least recently
+  // used; within an owner, latest in its run order.
+  using Key = std::tuple<int, int, std::int64_t, std::int64_t, std::int64_t>;
+  Key best_key{};
   for (size_t i = 0; i < evictables_.size(); ++i) {
     const EvictableEntry& entry = evictables_[i];
     if (entry.evicting || std::find(tried.begin(), tried.end(), entry.evictable) != tried.end())
       continue;
     if (entry.evictable->in_use() || entry.evictable->evictable_bytes() <= 0) continue;
     const std::int64_t distance = scheduled ? next_use_distance_locked(entry.owner) : 0;
-    const std::tuple<int, std::int64_t, std::int64_t> key{
-        entry.owner == requester ? 1 : 0, -distance,
-        owners_[static_cast<size_t>(entry.owner)].last_use};
+    const Key key{entry.evictable->needed_by_current_run() ? 1 : 0,
+                  !scheduled && entry.owner == requester ? 1 : 0, -distance,
+                  owners_[static_cast<size_t>(entry.owner)].last_use,
+                  -entry.evictable->run_position()};
     if (best < 0 || key < best_key) {
       best = static_cast<int>(i);
       best_key = key;
@@ -292,7 +304,16 @@ Result<void*> MemoryBudget::allocate(BudgetOwner owner, MemoryCategory category,
   const std::int64_t accounted = accounted_bytes(bytes, alignment);
   FOVEA_RETURN_IF_ERROR(acquire(owner, category, accounted, "allocate"));
 
-  void* raw = std::malloc(raw_request(bytes, alignment));
+  const std::size_t request = raw_request(bytes, alignment);
+  std::size_t mapped_bytes = 0;
+  void* raw = nullptr;
+  if (request >= kMapThreshold) {
+    mapped_bytes = static_cast<std::size_t>(accounted);
+    raw = mmap(nullptr, mapped_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) raw = nullptr;
+  } else {
+    raw = std::malloc(request);
+  }
   if (raw == nullptr) {
     release(owner, category, accounted);
     return Status(ErrorCode::kOutOfMemory, "memory budget: the system allocator refused " +
@@ -302,7 +323,8 @@ Result<void*> MemoryBudget::allocate(BudgetOwner owner, MemoryCategory category,
   const auto base = reinterpret_cast<std::uintptr_t>(raw) + sizeof(BlockHeader);
   const std::uintptr_t user = (base + alignment - 1) & ~(std::uintptr_t{alignment} - 1);
   auto* header = reinterpret_cast<BlockHeader*>(user) - 1;
-  *header = BlockHeader{this, raw, accounted, owner, category, kBlockMagic};
+  *header = BlockHeader{this, raw, mapped_bytes, t_tally, accounted, owner, category, kBlockMagic};
+  if (t_tally != nullptr) t_tally->fetch_add(accounted);
   {
     std::lock_guard lock(mutex_);
     ++allocations_;
@@ -319,11 +341,15 @@ void MemoryBudget::deallocate(void* pointer) noexcept {
   const BlockHeader copy = *header;
   header->magic = kFreedMagic;
   release(copy.owner, copy.category, copy.accounted);
+  if (copy.tally != nullptr) copy.tally->fetch_sub(copy.accounted);
   {
     std::lock_guard lock(mutex_);
     --live_blocks_;
   }
-  std::free(copy.raw);
+  if (copy.mapped_bytes > 0)
+    munmap(copy.raw, copy.mapped_bytes);
+  else
+    std::free(copy.raw);
 }
 
 Status MemoryBudget::reserve(BudgetOwner owner, MemoryCategory category, std::int64_t bytes) {
@@ -399,17 +425,43 @@ std::string MemoryBudget::describe_holders_locked() const {
               ": " + format_bytes(state.current[ci]) + " now, " + format_bytes(state.peak[ci]) +
               " at peak\n";
     }
+    // One line per owner: a model streamed layer by layer registers one evictable per layer.
+    int parts = 0, holding = 0;
+    std::int64_t evictable = 0, in_use = 0, being_evicted = 0;
     for (const EvictableEntry& entry : evictables_) {
       if (entry.owner != static_cast<BudgetOwner>(o)) continue;
-      text += "  '" + state.name +
-              "' evictable: " + format_bytes(entry.evictable->evictable_bytes()) +
-              (entry.evicting              ? ", being evicted\n"
-               : entry.evictable->in_use() ? ", in use (not evictable now)\n"
-                                           : "\n");
+      const std::int64_t bytes = entry.evictable->evictable_bytes();
+      ++parts;
+      if (bytes > 0) ++holding;
+      if (entry.evicting)
+        being_evicted += bytes;
+      else if (entry.evictable->in_use())
+        in_use += bytes;
+      else
+        evictable += bytes;
     }
+    if (parts > 0)
+      text += "  '" + state.name + "' evictable: " + format_bytes(evictable) + " in " +
+              std::to_string(holding) + " of " + std::to_string(parts) +
+              (parts == 1 ? " part" : " parts") +
+              "; in use (not evictable now): " + format_bytes(in_use) +
+              (being_evicted > 0 ? "; being evicted: " + format_bytes(being_evicted) : "") + "\n";
   }
   if (text.empty()) text = "  (nothing held)\n";
   return text;
+}
+
+ScopedBudgetTally::ScopedBudgetTally(std::atomic<std::int64_t>& tally) noexcept
+    : previous_(t_tally) {
+  t_tally = &tally;
+}
+
+ScopedBudgetTally::~ScopedBudgetTally() {
+  t_tally = previous_;
+}
+
+std::atomic<std::int64_t>* ScopedBudgetTally::current() noexcept {
+  return t_tally;
 }
 
 Result<BudgetBuffer> BudgetBuffer::allocate(MemoryBudget& budget, BudgetOwner owner,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "fovea/core/weight_codec.h"
@@ -54,6 +55,40 @@ Status Model::decode_constant(int index, std::span<std::uint8_t> out) const {
   auto reader = WeightStreamReader::open(constant_stored(index));
   if (!reader) return reader.status().with_context("constant " + std::to_string(index));
   return reader->decode(out).with_context("constant " + std::to_string(index));
+}
+
+Status Model::decode_constant(int index, std::span<std::uint8_t> out, pthreadpool_t pool) const {
+  const Constant* c = find(index);
+  if (pool == nullptr || c == nullptr || c->encoding == ConstantEncoding::kRaw ||
+      static_cast<std::int64_t>(out.size()) != c->decoded_bytes)
+    return decode_constant(index, out);
+  auto reader = WeightStreamReader::open(constant_stored(index));
+  if (!reader) return reader.status().with_context("constant " + std::to_string(index));
+  if (reader->block_count() < 2) return decode_constant(index, out);
+  // Blocks decode on their own; a failed one is decoded again on this thread for its message.
+  struct Job {
+    const WeightStreamReader* reader;
+    std::span<std::uint8_t> out;
+    std::atomic<int> failed_block{-1};
+  } job{&*reader, out, {}};
+  pthreadpool_parallelize_1d(
+      pool,
+      [](void* context, size_t b) {
+        auto* j = static_cast<Job*>(context);
+        const int block = static_cast<int>(b);
+        const std::size_t begin = b * kWeightBlockBytes;
+        const auto bytes = static_cast<std::size_t>(j->reader->block_decoded_bytes(block));
+        if (!j->reader->decode_block(block, j->out.subspan(begin, bytes)).is_ok())
+          j->failed_block.store(block);
+      },
+      &job, static_cast<size_t>(reader->block_count()), 0);
+  const int failed = job.failed_block.load();
+  if (failed < 0) return Status::ok();
+  const std::size_t begin = static_cast<std::size_t>(failed) * kWeightBlockBytes;
+  return reader
+      ->decode_block(
+          failed, out.subspan(begin, static_cast<std::size_t>(reader->block_decoded_bytes(failed))))
+      .with_context("constant " + std::to_string(index));
 }
 
 int Model::add_constant(std::span<const std::uint8_t> bytes, bool entropy_code) {
@@ -116,11 +151,29 @@ bool Model::constant_is_file_backed(int index) const {
 void Model::release_file_pages(int index) const {
   const Constant* c = find(index);
   if (c == nullptr || !c->file_backed || c->stored_bytes <= 0) return;
-  // Only whole pages inside the blob: neighbours sharing its first or last page stay put.
+  // The kernel maps the pages around a faulting one too (fault-around, 64 KiB by default), so
+  // reading one blob leaves its neighbours' pages resident as well; dropping only the blob's own
+  // pages let a model streamed through a tight budget keep most of its file resident. Drop the
+  // window around it, within the constants of the same mapping. These are clean pages of a
+  // private file mapping: a later read faults them back in from the page cache, also while
+  // another kernel is reading a raw constant there.
+  constexpr std::uintptr_t kFaultAround = 64 * 1024;
+  auto lo = reinterpret_cast<std::uintptr_t>(c->data);
+  auto hi = lo + static_cast<std::uintptr_t>(c->stored_bytes);
+  std::uintptr_t mapped_lo = lo, mapped_hi = hi;
+  for (const Constant& other : constants_) {
+    if (!other.file_backed || other.keeper != c->keeper) continue;
+    const auto begin = reinterpret_cast<std::uintptr_t>(other.data);
+    mapped_lo = std::min(mapped_lo, begin);
+    mapped_hi = std::max(mapped_hi, begin + static_cast<std::uintptr_t>(other.stored_bytes));
+  }
+  lo = lo - mapped_lo > kFaultAround ? lo - kFaultAround : mapped_lo;
+  hi = mapped_hi - hi > kFaultAround ? hi + kFaultAround : mapped_hi;
+  // Whole pages: the mapping starts on a page and covers the last one, so rounding outwards
+  // stays inside it.
   const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<std::uintptr_t>(c->data);
-  const std::uintptr_t first = (begin + page - 1) / page * page;
-  const std::uintptr_t last = (begin + static_cast<std::uintptr_t>(c->stored_bytes)) / page * page;
+  const std::uintptr_t first = lo / page * page;
+  const std::uintptr_t last = (hi + page - 1) / page * page;
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 

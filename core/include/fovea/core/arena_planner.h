@@ -23,12 +23,23 @@ struct TensorLifetime {
   int last_use_step = 0;
 };
 
+// Arena bytes no tensor alive at one step uses: the largest gap between live tensors, and
+// where the last live tensor ends (everything after it is free too, up to the arena's size).
+struct ArenaFreeSpace {
+  std::int64_t gap_offset = 0;
+  std::int64_t gap_bytes = 0;
+  std::int64_t tail_offset = 0;
+};
+
 struct ArenaPlan {
   // Per tensor, a multiple of the alignment; -1 for a tensor not in the arena (a constant).
   std::vector<std::int64_t> offsets;
   std::int64_t arena_bytes = 0;  // max over tensors of offset + size, rounded up to the alignment
   // Max over steps of the bytes alive at that step: no placement can need less.
   std::int64_t lower_bound_bytes = 0;
+  // Per step (plan_graph_activations only): room a step may borrow for its own scratch, such
+  // as weights decoded for packing, while the model runs.
+  std::vector<ArenaFreeSpace> free_by_step;
 };
 
 // Greedy by size with best fit (as TFLite's ArenaPlanner and Pisarchyk & Lee, "Efficient Memory

@@ -2,8 +2,8 @@
 // The inference core's executor. An InferenceContext is one memory budget, one activation arena
 // and one thread pool shared by every model of a process (or of one plugin instance); a
 // CompiledModel is a Model bound to a context: its kernels, its arena plan and its packed
-// weights, which the budget may evict while the model is not running and which come back on
-// the model's next run (or ahead of it, through prefetch()).
+// weights, which the budget may evict layer by layer and which come back when a run reaches
+// them (or ahead of it, through prefetch()).
 
 #include <pthreadpool.h>
 
@@ -25,6 +25,10 @@ class NodeKernel;
 
 // Which kernels run INT8 convolutions and fully connected layers.
 enum class Int8Kernels {
+  // fovea's own AVX-512 VNNI kernels where the CPU has VNNI, else XNNPACK; zero allocations per
+  // run. They take 1x1 convolutions, fully connected layers and 3x3 depthwise convolutions,
+  // bit-identical with XNNPACK; every other node runs on XNNPACK (docs/int8-kernels.md).
+  kFovea,
   // XNNPACK: every byte in the budget, nothing allocated per inference; no VNNI kernels in
   // Debian 12's snapshot, so about 1.5x over FP32.
   kXnnpack,
@@ -38,7 +42,7 @@ class InferenceContext {
  public:
   // `threads` 1 runs everything on the caller's thread.
   static Result<std::unique_ptr<InferenceContext>> create(
-      std::int64_t budget_bytes, int threads, Int8Kernels int8_kernels = Int8Kernels::kXnnpack);
+      std::int64_t budget_bytes, int threads, Int8Kernels int8_kernels = Int8Kernels::kFovea);
   ~InferenceContext();
   InferenceContext(const InferenceContext&) = delete;
   InferenceContext& operator=(const InferenceContext&) = delete;
@@ -58,13 +62,18 @@ class InferenceContext {
   Int8Kernels int8_kernels_ = Int8Kernels::kXnnpack;
 };
 
-class CompiledModel final : public Evictable {
+// Packed weights are held per layer, each layer its own Evictable: under a tight budget a model
+// streams, re-making a layer's packed weights from its weights at rest when the run reaches it
+// and letting the budget evict layers the run is done with (furthest next use first when the
+// schedule is known), so a model runs in a budget smaller than its whole packed footprint.
+// With room to spare nothing is evicted and steady-state runs allocate nothing.
+class CompiledModel final {
  public:
   // Validates the model, plans its activations and reserves its weights at rest in the budget.
   // Packing waits for the first run() or prefetch().
   static Result<std::unique_ptr<CompiledModel>> create(InferenceContext& context,
                                                        std::shared_ptr<const Model> model);
-  ~CompiledModel() override;
+  ~CompiledModel();
   CompiledModel(const CompiledModel&) = delete;
   CompiledModel& operator=(const CompiledModel&) = delete;
 
@@ -76,20 +85,27 @@ class CompiledModel final : public Evictable {
   Status run(std::span<const std::span<const std::uint8_t>> inputs,
              std::span<const std::span<std::uint8_t>> outputs);
 
-  // Packs the weights now, e.g. on a worker thread ahead of a known next use.
+  // Packs every layer's weights now, e.g. on a worker thread ahead of a known next use.
   Status prefetch();
-  bool resident() const noexcept { return resident_.load(); }
-
-  // Evictable: the packed weights (and XNNPACK's buffers that go with them).
-  std::int64_t evictable_bytes() const override { return packed_bytes_.load(); }
-  bool in_use() const override { return running_.load(); }
-  void evict() override;
+  // Whether every layer's weights are packed.
+  bool resident() const noexcept;
+  // Accounted bytes of packed weights (and the kernel buffers that go with them) held now.
+  std::int64_t packed_bytes() const noexcept;
+  // Gives every layer's packed weights back, unless the model is running.
+  void evict();
+  bool running() const noexcept { return running_.load(); }
+  // Layers re-made after an eviction, over the model's life: how much the budget streams.
+  std::int64_t layers_repacked() const noexcept { return layers_repacked_.load(); }
+  // Their accounted bytes (packed weights and kernel buffers), summed over every re-make.
+  std::int64_t bytes_repacked() const noexcept { return bytes_repacked_.load(); }
 
  private:
+  struct Layer;
   CompiledModel(InferenceContext& context, std::shared_ptr<const Model> model, BudgetOwner owner);
-  Status prepare_locked();
-  Status bind_locked();
-  void release_locked() noexcept;
+  // With `layer.mutex` held: packs the layer's weights if they are not, and binds it to its
+  // tensors if it is not (or the arena moved) when `bind` is set.
+  Status ready_layer_locked(Layer& layer, bool bind);
+  void release_layer_locked(Layer& layer) noexcept;
 
   InferenceContext& context_;
   std::shared_ptr<const Model> model_;
@@ -97,18 +113,14 @@ class CompiledModel final : public Evictable {
   std::vector<int> order_;
   ArenaPlan plan_;
   std::vector<std::unique_ptr<inference::NodeKernel>> kernels_;  // by position in order_
-  // Constants that kernels read at run time (operands of Add, Multiply, ...), decoded.
-  std::vector<BudgetBuffer> resident_constants_;
-  std::vector<const void*> constant_pointers_;  // by tensor; nullptr if not resident
+  std::vector<std::unique_ptr<Layer>> layers_;                   // by position in order_
   std::int64_t reserved_at_rest_ = 0;
 
-  std::mutex mutex_;  // one run, prefetch or eviction at a time
+  std::mutex mutex_;  // one run or prefetch at a time
   std::atomic<bool> running_{false};
-  std::atomic<bool> resident_{false};
-  std::atomic<std::int64_t> packed_bytes_{0};
-  bool bound_ = false;
-  std::uint64_t bound_generation_ = 0;
-  bool registered_ = false;
+  std::atomic<int> prepared_layers_{0};
+  std::atomic<std::int64_t> layers_repacked_{0};
+  std::atomic<std::int64_t> bytes_repacked_{0};
 };
 
 }  // namespace fovea

@@ -6,6 +6,7 @@
 // holders. The accounted total never exceeds the cap, also when several threads allocate.
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -47,6 +48,27 @@ class Evictable {
   virtual std::int64_t evictable_bytes() const = 0;  // accounted bytes evict() would free now
   virtual bool in_use() const = 0;                   // running now: never evicted
   virtual void evict() = 0;
+  // For a part of a model (one layer's packed weights) rather than a whole one: whether the run
+  // under way still needs it, and its place in the model's run order. Among the parts of one
+  // owner, those not needed by the current run go first, the latest in run order first: that
+  // is furthest next use within a model (the next run reaches the early layers first).
+  virtual bool needed_by_current_run() const { return false; }
+  virtual std::int64_t run_position() const { return 0; }
+};
+
+// Tallies the accounted bytes of the blocks allocated on this thread while it lives (nested:
+// the innermost wins), also when they are freed later on another thread. Lets one part of an
+// owner (a layer's packed weights) know its own bytes while other parts come and go.
+class ScopedBudgetTally {
+ public:
+  explicit ScopedBudgetTally(std::atomic<std::int64_t>& tally) noexcept;
+  ~ScopedBudgetTally();
+  ScopedBudgetTally(const ScopedBudgetTally&) = delete;
+  ScopedBudgetTally& operator=(const ScopedBudgetTally&) = delete;
+  static std::atomic<std::int64_t>* current() noexcept;
+
+ private:
+  std::atomic<std::int64_t>* previous_;
 };
 
 class MemoryBudget {

@@ -7,6 +7,8 @@
 //
 // The .fvm file format is specified in docs/fvm.md.
 
+#include <pthreadpool.h>
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -45,6 +47,8 @@ class Model {
   // Writes the decoded constant into `out`, whose size must be constant_decoded_bytes(index).
   // A corrupt entropy-coded blob is a kCorruptData error, never a read out of bounds.
   Status decode_constant(int index, std::span<std::uint8_t> out) const;
+  // The same, with the stream's blocks decoded in parallel on `pool` (nullptr: this thread).
+  Status decode_constant(int index, std::span<std::uint8_t> out, pthreadpool_t pool) const;
 
   // Copies `bytes` in, entropy-coding them when asked, and returns the new constant's index.
   int add_constant(std::span<const std::uint8_t> bytes, bool entropy_code);

@@ -9,6 +9,8 @@ namespace fovea {
 struct ProcessMemory {
   std::int64_t resident_bytes = 0;       // VmRSS
   std::int64_t peak_resident_bytes = 0;  // VmHWM (since start or the last reset)
+  std::int64_t anonymous_bytes = 0;      // RssAnon: heap and anonymous mappings
+  std::int64_t file_bytes = 0;           // RssFile: mapped files (code, mapped models)
 };
 
 // Reads /proc/self/status; zeros where the platform has no such file.

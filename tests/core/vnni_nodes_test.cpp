@@ -1,0 +1,555 @@
+// fovea's AVX-512 VNNI INT8 kernels (core/src/inference/vnni_nodes.cpp) against the plain
+// reference (reference::conv2d_qs8, XNNPACK-exact): bit-exact over named edge cases, random
+// shapes and 1-3 threads; what they decline; and their memory: everything through the budget,
+// allocated in prepare() and nothing after.
+
+#include <doctest/doctest.h>
+#include <malloc.h>
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../../core/src/inference/vnni_nodes.h"
+#include "fovea/core/graph_builder.h"
+#include "fovea/core/reference_kernels.h"
+
+namespace fovea {
+namespace {
+
+using inference::NodeKernel;
+
+template <typename T>
+std::span<const std::uint8_t> bytes_of(const std::vector<T>& v) {
+  return {reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * sizeof(T)};
+}
+
+// The fused clamp in the output's int8 domain, as the executor derives it (xnnpack_nodes.cpp).
+std::pair<std::int8_t, std::int8_t> int8_clamp(const OpAttributes& a, float scale, int zero_point) {
+  auto to_q = [&](float v, int fallback) {
+    if (!std::isfinite(v)) return fallback;
+    return static_cast<int>(
+        std::clamp(std::nearbyint(v / scale) + static_cast<float>(zero_point), -128.0f, 127.0f));
+  };
+  return {static_cast<std::int8_t>(to_q(a.clamp_min, -128)),
+          static_cast<std::int8_t>(to_q(a.clamp_max, 127))};
+}
+
+struct ConvCase {
+  std::string name;
+  int n = 1, h = 8, w = 8, c = 8, o = 8;
+  OpAttributes a;
+  bool fc = false, bias = true, per_channel = true;
+  float x_scale = 0.05f, y_scale = 0.5f;
+  int x_zero = 5, y_zero = -3;
+  bool ties = false;  // scales that make many exact x.5 products (tests the rounding order)
+};
+
+// A one-node INT8 model with random weights, bias and input; and the reference's output.
+struct Built {
+  std::shared_ptr<Model> model;
+  std::vector<std::int8_t> x, w, expected;
+  std::vector<std::int32_t> b;
+  std::vector<float> w_scales;
+  std::int64_t y_elements = 0;
+};
+
+Built build(const ConvCase& k, std::mt19937& random) {
+  Built built;
+  built.model = std::make_shared<Model>();
+  GraphBuilder g(*built.model);
+  std::uniform_int_distribution<int> byte(-128, 127), weight(-127, 127);
+  const std::int64_t group_in = k.fc ? k.c : k.c / k.a.groups;
+  const std::int64_t per_out = k.fc ? k.c : std::int64_t{k.a.kernel_h} * k.a.kernel_w * group_in;
+  built.x.resize(static_cast<size_t>(k.fc ? k.n * k.c : k.n * k.h * k.w * k.c));
+  for (auto& v : built.x) v = static_cast<std::int8_t>(byte(random));
+  built.w.resize(static_cast<size_t>(k.o * per_out));
+  for (auto& v : built.w) v = static_cast<std::int8_t>(weight(random));
+  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
+  built.w_scales.resize(k.per_channel ? static_cast<size_t>(k.o) : 1);
+  for (auto& v : built.w_scales) v = k.ties ? 0.5f : scale(random);
+  built.b.resize(static_cast<size_t>(k.o));
+  const int spread = static_cast<int>(std::sqrt(float(per_out)) * 2000);
+  std::uniform_int_distribution<int> bias(-spread, spread);
+  for (auto& v : built.b) v = bias(random);
+  // The output scale puts typical accumulators around +-40 LSB.
+  const float w_mean = k.ties ? 0.5f : 0.011f;
+  float y_scale =
+      k.ties ? k.y_scale : k.x_scale * w_mean * std::sqrt(float(per_out)) * 74 * 73 / 40;
+  // With a fused clamp, leave about 100 steps between its bounds.
+  if (!k.ties && std::isfinite(k.a.clamp_max)) y_scale = std::min(y_scale, k.a.clamp_max / 100);
+
+  const Shape x_shape = k.fc ? Shape{k.n, k.c} : Shape{k.n, k.h, k.w, k.c};
+  const Shape w_shape = k.fc ? Shape{k.o, k.c} : Shape{k.o, k.a.kernel_h, k.a.kernel_w, group_in};
+  const int x = g.input("x", DataType::kInt8, x_shape, {{k.x_scale}, k.x_zero, -1});
+  const int w = g.constant("w", DataType::kInt8, w_shape, bytes_of(built.w),
+                           {built.w_scales, 0, k.per_channel ? 0 : -1});
+  std::vector<int> inputs = {x, w};
+  if (k.bias) inputs.push_back(g.constant("b", DataType::kInt32, Shape{k.o}, bytes_of(built.b)));
+  auto y = g.node(k.name, k.fc ? OpType::kFullyConnected : OpType::kConv2d, inputs, k.a,
+                  {{y_scale}, k.y_zero, -1});
+  REQUIRE_MESSAGE(y.is_ok(), y.status().to_string());
+  g.output(*y);
+  const Shape& y_shape = built.model->graph.tensors[static_cast<size_t>(*y)].info.shape;
+  built.y_elements = y_shape.elements();
+
+  const auto [y_min, y_max] = int8_clamp(k.a, y_scale, k.y_zero);
+  const reference::QuantizedConv q{.x_scale = k.x_scale,
+                                   .x_zero_point = k.x_zero,
+                                   .w_scales = built.w_scales,
+                                   .y_scale = y_scale,
+                                   .y_zero_point = k.y_zero,
+                                   .y_min = y_min,
+                                   .y_max = y_max};
+  built.expected.resize(static_cast<size_t>(built.y_elements));
+  OpAttributes a = k.a;
+  if (k.fc) a = OpAttributes{.clamp_min = k.a.clamp_min, .clamp_max = k.a.clamp_max};
+  const reference::Nhwc xs =
+      k.fc ? reference::Nhwc{k.n, 1, 1, k.c} : reference::Nhwc{k.n, k.h, k.w, k.c};
+  const reference::Nhwc ys = k.fc ? reference::Nhwc{k.n, 1, 1, k.o}
+                                  : reference::Nhwc{y_shape[0], y_shape[1], y_shape[2], y_shape[3]};
+  reference::conv2d_qs8(built.x.data(), xs, built.w.data(), k.bias ? built.b.data() : nullptr, a, q,
+                        built.expected.data(), ys);
+  return built;
+}
+
+// Decodes constants for prepare() like the executor does.
+struct Constants {
+  const Model& model;
+  const GraphNode& node;
+  std::vector<std::vector<std::uint8_t>> decoded;
+  inference::ConstantBytes callback() {
+    decoded.assign(node.inputs.size(), {});
+    return [this](size_t i) -> Result<std::span<const std::uint8_t>> {
+      const GraphTensor& t = model.graph.tensors[static_cast<size_t>(node.inputs[i])];
+      decoded[i].resize(static_cast<size_t>(model.constant_decoded_bytes(t.constant)));
+      FOVEA_RETURN_IF_ERROR(model.decode_constant(t.constant, decoded[i]));
+      return std::span<const std::uint8_t>(decoded[i]);
+    };
+  }
+};
+
+struct Pool {
+  pthreadpool_t pool = nullptr;
+  explicit Pool(int threads) {
+    if (threads > 1) pool = pthreadpool_create(static_cast<size_t>(threads));
+  }
+  ~Pool() {
+    if (pool != nullptr) pthreadpool_destroy(pool);
+  }
+};
+
+// Runs the case through a VNNI kernel (twice: a second run must give the same bytes and make no
+// budget allocation); empty when the kernel did not take the node.
+std::vector<std::int8_t> run_vnni(const Built& built, int threads, MemoryBudget& budget,
+                                  bool* taken) {
+  const GraphNode& node = built.model->graph.nodes[0];
+  const BudgetOwner owner = budget.register_owner("test");
+  auto kernel =
+      inference::make_vnni_node_kernel(built.model->graph, node, {&budget, owner, threads});
+  REQUIRE_MESSAGE(kernel.is_ok(), kernel.status().to_string());
+  *taken = *kernel != nullptr;
+  if (!*taken) return {};
+  Constants constants{*built.model, node, {}};
+  const Status prepared = (*kernel)->prepare(constants.callback());
+  REQUIRE_MESSAGE(prepared.is_ok(), prepared.to_string());
+  std::vector<std::int8_t> y(static_cast<size_t>(built.y_elements), 99);
+  Pool pool(threads);
+  inference::NodeBinding binding;
+  binding.inputs = {built.x.data(), nullptr, nullptr};
+  binding.outputs = {y.data()};
+  const std::int64_t allocations = budget.allocation_count();
+  REQUIRE((*kernel)->bind(binding, pool.pool).is_ok());
+  const Status ran = (*kernel)->run(pool.pool);
+  REQUIRE_MESSAGE(ran.is_ok(), ran.to_string());
+  const std::vector<std::int8_t> first = y;
+  std::fill(y.begin(), y.end(), std::int8_t{99});
+  REQUIRE((*kernel)->run(pool.pool).is_ok());
+  CHECK(y == first);
+  CHECK(budget.allocation_count() == allocations);
+  (*kernel)->release();
+  CHECK(budget.current_bytes(owner) == 0);
+  return y;
+}
+
+OpAttributes conv_attributes(int k, int stride, int groups, int pt, int pl, int pb, int pr,
+                             int dilation = 1) {
+  OpAttributes a;
+  a.kernel_h = a.kernel_w = k;
+  a.stride_h = a.stride_w = stride;
+  a.groups = groups;
+  a.pad_top = pt;
+  a.pad_left = pl;
+  a.pad_bottom = pb;
+  a.pad_right = pr;
+  a.dilation_h = a.dilation_w = dilation;
+  return a;
+}
+
+OpAttributes pointwise() {
+  return conv_attributes(1, 1, 1, 0, 0, 0, 0);
+}
+OpAttributes depthwise(int channels, int stride, int pt, int pl, int pb, int pr) {
+  return conv_attributes(3, stride, channels, pt, pl, pb, pr);
+}
+
+int mismatches(const std::vector<std::int8_t>& y, const std::vector<std::int8_t>& expected) {
+  int count = 0;
+  for (size_t i = 0; i < y.size(); ++i) count += y[i] != expected[i];
+  return count;
+}
+
+TEST_CASE("VNNI INT8 kernels equal the reference exactly") {
+  if (!inference::vnni_kernels_supported()) {
+    MESSAGE("this CPU has no AVX-512 VNNI: the INT8 nodes stay on XNNPACK; skipped");
+    return;
+  }
+  std::vector<ConvCase> cases;
+  auto add = [&](std::string name, int n, int h, int w, int c, int o, OpAttributes a) {
+    ConvCase k;
+    k.name = std::move(name);
+    k.n = n, k.h = h, k.w = w, k.c = c, k.o = o;
+    k.a = a;
+    cases.push_back(k);
+    return &cases.back();
+  };
+  add("1x1 expand", 1, 14, 14, 24, 144, pointwise());
+  add("1x1 project", 1, 7, 7, 160, 40, pointwise());
+  add("1x1 wide (4-block chunks)", 1, 9, 7, 64, 384, pointwise());
+  add("1x1 odd channels (K % 4 = 1, O % 16 = 13)", 1, 5, 6, 13, 29, pointwise());
+  add("1x1 K = 1, O = 1", 1, 6, 5, 1, 1, pointwise());
+  add("1x1 K = 3, O = 17", 1, 4, 4, 3, 17, pointwise());
+  add("1x1 many pixels (tile tails)", 1, 31, 29, 32, 16, pointwise());
+  add("1x1 output-channel slices", 1, 3, 3, 48, 200, pointwise());
+  add("1x1 one-pixel image", 1, 1, 1, 96, 24, pointwise());
+  add("1x1 batch 3", 3, 5, 7, 20, 36, pointwise());
+  add("depthwise 3x3 s1", 1, 12, 12, 32, 32, depthwise(32, 1, 1, 1, 1, 1));
+  add("depthwise 3x3 s2", 1, 15, 13, 48, 48, depthwise(48, 2, 1, 1, 1, 1));
+  add("depthwise s2 pads 0,1 (TF same)", 1, 16, 16, 32, 32, depthwise(32, 2, 0, 0, 1, 1));
+  add("depthwise s1 asymmetric pads", 1, 9, 10, 16, 16, depthwise(16, 1, 2, 0, 1, 2));
+  add("depthwise s2 asymmetric pads", 1, 9, 10, 16, 16, depthwise(16, 2, 1, 2, 2, 0));
+  add("depthwise no padding", 1, 7, 9, 16, 16, depthwise(16, 1, 0, 0, 0, 0));
+  add("depthwise odd channels", 1, 9, 9, 21, 21, depthwise(21, 1, 1, 1, 1, 1));
+  add("depthwise 80 channels (tail block)", 1, 6, 5, 80, 80, depthwise(80, 1, 1, 1, 1, 1));
+  add("depthwise 1 channel", 1, 5, 5, 1, 1, depthwise(1, 1, 1, 1, 1, 1));
+  add("depthwise one-pixel image", 1, 1, 1, 24, 24, depthwise(24, 1, 1, 1, 1, 1));
+  add("depthwise 2-pixel-wide image", 1, 5, 2, 16, 16, depthwise(16, 2, 1, 1, 1, 1));
+  add("depthwise batch 3", 3, 7, 6, 40, 40, depthwise(40, 2, 1, 1, 1, 1));
+  add("stem 3x3 s2, 3 channels", 1, 32, 32, 3, 32, conv_attributes(3, 2, 1, 1, 1, 1, 1));
+  add("stem 3x3 s2 pads 0,1 (TF same)", 1, 16, 16, 3, 32, conv_attributes(3, 2, 1, 0, 0, 1, 1));
+  add("dense 3x3 s1, 16 channels, batch 2", 2, 9, 8, 16, 24, conv_attributes(3, 1, 1, 1, 1, 1, 1));
+  add("dense 5x5 asymmetric pads", 1, 9, 10, 4, 16, conv_attributes(5, 1, 1, 2, 0, 1, 4));
+  add("dense window wholly in the padding", 1, 4, 4, 8, 8, conv_attributes(3, 1, 1, 3, 1, 3, 1));
+  add("dense 2x2 s2 no padding", 1, 8, 6, 5, 7, conv_attributes(2, 2, 1, 0, 0, 0, 0));
+  add("1x1 stride 2", 1, 10, 9, 16, 32, conv_attributes(1, 2, 1, 0, 0, 0, 0));
+  add("1x1 padded", 1, 5, 5, 8, 16, conv_attributes(1, 1, 1, 1, 1, 1, 1));
+  for (OpAttributes a : {pointwise(), depthwise(32, 1, 1, 1, 1, 1)}) {
+    const std::string kind = a.groups == 1 ? "1x1" : "depthwise";
+    {
+      ConvCase* k = add(kind + " fused ReLU6", 1, 11, 11, 32, 32, a);
+      k->a.clamp_min = 0.0f;
+      k->a.clamp_max = 6.0f;
+      k->y_zero = -128;
+    }
+    {
+      ConvCase* k = add(kind + " per-tensor weight scale", 1, 8, 8, 32, 32, a);
+      k->per_channel = false;
+    }
+    {
+      ConvCase* k = add(kind + " no bias, zero points 0", 1, 8, 8, 32, 32, a);
+      k->bias = false;
+      k->x_zero = 0;
+      k->y_zero = 0;
+    }
+    {
+      ConvCase* k = add(kind + " negative input zero point", 1, 8, 8, 32, 32, a);
+      k->x_zero = -77;
+      k->y_zero = 100;
+    }
+    {
+      ConvCase* k = add(kind + " extreme zero points", 1, 8, 8, 32, 32, a);
+      k->x_zero = -128;
+      k->y_zero = 127;
+    }
+    for (int zero : {-3, 4}) {  // exact ties with an odd and an even output zero point
+      ConvCase* k =
+          add(kind + " ties, output zero point " + std::to_string(zero), 1, 9, 9, 32, 32, a);
+      k->ties = true;
+      k->x_scale = 0.5f;
+      k->y_scale = 64.0f;
+      k->y_zero = zero;
+    }
+  }
+  for (int n : {1, 4}) {
+    ConvCase* k = add("fully connected batch " + std::to_string(n), n, 1, 1, 200, 130, {});
+    k->fc = true;
+  }
+  {
+    ConvCase* k = add("fully connected ReLU6, 1000 outputs", 1, 1, 1, 1280, 1000, {});
+    k->fc = true;
+    k->a.clamp_min = 0.0f;
+    k->a.clamp_max = 6.0f;
+  }
+  {
+    ConvCase* k = add("fully connected K = 7, batch 30", 30, 1, 1, 7, 20, {});
+    k->fc = true;
+  }
+
+  std::mt19937 random(2024);
+  for (const ConvCase& k : cases) {
+    const Built built = build(k, random);
+    int distinct = 0;
+    for (int v = -128; v < 128; ++v)
+      distinct += std::count(built.expected.begin(), built.expected.end(), std::int8_t(v)) > 0;
+    for (int threads : {1, 2, 3}) {
+      CAPTURE(k.name);
+      CAPTURE(threads);
+      MemoryBudget budget(64 << 20);
+      bool taken = false;
+      const std::vector<std::int8_t> y = run_vnni(built, threads, budget, &taken);
+      REQUIRE_MESSAGE(taken, "declined " << k.name);
+      CHECK(mismatches(y, built.expected) == 0);
+    }
+    if (built.y_elements >= 64)
+      CHECK_MESSAGE(distinct > 10, k.name << ": the output should spread over many values");
+  }
+}
+
+TEST_CASE("VNNI INT8 kernels: random shapes equal the reference exactly") {
+  if (!inference::vnni_kernels_supported()) return;
+  std::mt19937 random(99);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random); };
+  int tried = 0;
+  for (int trial = 0; trial < 60 && tried < 45; ++trial) {
+    ConvCase k;
+    k.name = "random " + std::to_string(trial);
+    const int kind = pick(0, 3);  // 1x1, depthwise, fully connected, dense
+    k.n = pick(1, 2);
+    k.h = pick(1, 30);
+    k.w = pick(1, 30);
+    k.c = pick(1, 100);
+    k.o = pick(1, 150);
+    k.x_zero = pick(-128, 127);
+    k.y_zero = pick(-128, 127);
+    if (kind == 0) k.a = pointwise();
+    if (kind == 1) {
+      k.o = k.c;
+      k.a = depthwise(k.c, pick(1, 2), pick(0, 2), pick(0, 2), pick(0, 2), pick(0, 2));
+    }
+    const int kernel = kind == 1 ? 3 : kind == 3 ? pick(1, 4) : 1;
+    if (kind == 3) {
+      k.c = pick(1, 40);
+      k.a = conv_attributes(kernel, pick(1, 2), 1, pick(0, kernel - 1), pick(0, kernel - 1),
+                            pick(0, kernel - 1), pick(0, kernel - 1));
+    }
+    if (kind == 2) {
+      k.fc = true;
+      k.n = pick(1, 40);
+      k.c = pick(1, 1500);
+      k.o = pick(1, 1100);
+    }
+    if (pick(0, 1) == 1) {
+      k.a.clamp_min = 0.0f;
+      k.a.clamp_max = 6.0f;
+    }
+    k.bias = pick(0, 4) != 0;
+    k.per_channel = pick(0, 5) != 0;
+    const std::int64_t oh =
+        reference::conv_output_size(k.h, kernel, k.a.stride_h, 1, k.a.pad_top, k.a.pad_bottom);
+    const std::int64_t ow =
+        reference::conv_output_size(k.w, kernel, k.a.stride_w, 1, k.a.pad_left, k.a.pad_right);
+    if (!k.fc && (oh < 1 || ow < 1)) continue;
+    ++tried;
+    const Built built = build(k, random);
+    const int threads = pick(1, 3);
+    CAPTURE(k.name);
+    CAPTURE(kind);
+    CAPTURE(threads);
+    MemoryBudget budget(64 << 20);
+    bool taken = false;
+    const std::vector<std::int8_t> y = run_vnni(built, threads, budget, &taken);
+    REQUIRE(taken);
+    CHECK(mismatches(y, built.expected) == 0);
+  }
+  CHECK(tried >= 40);
+}
+
+TEST_CASE("VNNI kernels: memory through the budget, allocated in prepare() and never after") {
+  if (!inference::vnni_kernels_supported()) return;
+  std::mt19937 random(5);
+  for (bool dw : {false, true}) {
+    ConvCase k;
+    k.name = dw ? "depthwise" : "expand";
+    k.h = k.w = 14;
+    k.c = 64;
+    k.o = dw ? 64 : 384;
+    k.a = dw ? depthwise(64, 1, 1, 1, 1, 1) : pointwise();
+    CAPTURE(k.name);
+    const Built built = build(k, random);
+    const GraphNode& node = built.model->graph.nodes[0];
+    MemoryBudget budget(64 << 20);
+    const BudgetOwner owner = budget.register_owner("model");
+    auto kernel = inference::make_vnni_node_kernel(built.model->graph, node, {&budget, owner, 2});
+    REQUIRE(kernel.is_ok());
+    REQUIRE(*kernel != nullptr);
+    CHECK((*kernel)->has_weights());
+    CHECK(budget.current_bytes() == 0);  // making the kernel charges nothing
+    Constants constants{*built.model, node, {}};
+    Pool pool(2);
+    std::vector<std::int8_t> y(static_cast<size_t>(built.y_elements));
+    for (int round = 0; round < 2; ++round) {  // prepared again after a release (an eviction)
+      REQUIRE((*kernel)->prepare(constants.callback()).is_ok());
+      const std::int64_t packed = budget.current_bytes(MemoryCategory::kPackedWeights);
+      CHECK(packed >= static_cast<std::int64_t>(built.w.size() + built.b.size() * 4));
+      CHECK(packed < static_cast<std::int64_t>(built.w.size() * 5 + 64 * 1024));
+      CHECK(budget.current_bytes(owner) == budget.current_bytes());
+      // Bind and run many times: no budget allocation, no heap growth.
+      const std::int64_t allocations = budget.allocation_count();
+      const std::int64_t held = budget.current_bytes();
+      const struct mallinfo2 before = mallinfo2();
+      for (int run = 0; run < 20; ++run) {
+        inference::NodeBinding binding{{built.x.data(), nullptr, nullptr}, {y.data()}};
+        REQUIRE((*kernel)->bind(binding, pool.pool).is_ok());
+        REQUIRE((*kernel)->run(pool.pool).is_ok());
+        REQUIRE((*kernel)->run(nullptr).is_ok());
+      }
+      const struct mallinfo2 after = mallinfo2();
+      CHECK(after.uordblks == before.uordblks);
+      CHECK(budget.allocation_count() == allocations);
+      CHECK(budget.current_bytes() == held);
+      CHECK(y == built.expected);
+      (*kernel)->release();
+      CHECK(budget.current_bytes() == 0);
+      // After a release, run() is an error, not a crash.
+      CHECK_FALSE((*kernel)->run(nullptr).is_ok());
+    }
+  }
+}
+
+TEST_CASE("VNNI kernels: a budget too small fails cleanly at every allocation") {
+  if (!inference::vnni_kernels_supported()) return;
+  std::mt19937 random(6);
+  ConvCase k;
+  k.name = "too big";
+  k.c = 256;
+  k.o = 512;
+  k.a = pointwise();
+  const Built built = build(k, random);
+  const GraphNode& node = built.model->graph.nodes[0];
+  {
+    MemoryBudget budget(64 * 1024);  // the weights alone are 128 KiB
+    auto kernel = inference::make_vnni_node_kernel(built.model->graph, node,
+                                                   {&budget, budget.register_owner("m"), 2});
+    REQUIRE(kernel.is_ok());
+    REQUIRE(*kernel != nullptr);
+    Constants constants{*built.model, node, {}};
+    const Status status = (*kernel)->prepare(constants.callback());
+    CHECK(status.code() == ErrorCode::kOutOfMemory);
+    CHECK(status.message().find("too big") != std::string::npos);  // names the node
+    CHECK(budget.current_bytes() == 0);
+  }
+  // Allocation number i fails, for every i: an error, nothing held; then it works.
+  MemoryBudget budget(64 << 20);
+  const BudgetOwner owner = budget.register_owner("m");
+  auto kernel = inference::make_vnni_node_kernel(built.model->graph, node, {&budget, owner, 2});
+  REQUIRE(kernel.is_ok());
+  Constants constants{*built.model, node, {}};
+  int failures = 0;
+  for (int i = 0; i < 8; ++i) {
+    budget.fail_allocation_number(i);
+    const Status status = (*kernel)->prepare(constants.callback());
+    budget.fail_allocation_number(-1);
+    if (status.is_ok()) {
+      (*kernel)->release();
+      break;
+    }
+    ++failures;
+    CHECK(status.code() == ErrorCode::kOutOfMemory);
+    CHECK(budget.current_bytes() == 0);
+  }
+  CHECK(failures == 2);  // packed weights, then the activation tiles
+  std::vector<std::int8_t> y(static_cast<size_t>(built.y_elements));
+  REQUIRE((*kernel)->prepare(constants.callback()).is_ok());
+  inference::NodeBinding binding{{built.x.data(), nullptr, nullptr}, {y.data()}};
+  REQUIRE((*kernel)->bind(binding, nullptr).is_ok());
+  REQUIRE((*kernel)->run(nullptr).is_ok());
+  CHECK(y == built.expected);
+  // A binding without tensors is an error, not a crash.
+  CHECK_FALSE((*kernel)->bind(inference::NodeBinding{{nullptr}, {y.data()}}, nullptr).is_ok());
+  CHECK_FALSE((*kernel)->bind(inference::NodeBinding{}, nullptr).is_ok());
+  (*kernel)->release();
+}
+
+TEST_CASE("VNNI kernels decline what they do not compute, and need a budget") {
+  std::mt19937 random(8);
+  ConvCase base;
+  base.name = "int8";
+  base.a = pointwise();
+  const Built built = build(base, random);
+  MemoryBudget budget(1 << 20);
+  const BudgetOwner owner = budget.register_owner("m");
+  const GraphNode& node = built.model->graph.nodes[0];
+  auto no_budget = inference::make_vnni_node_kernel(built.model->graph, node, {nullptr, owner, 1});
+  CHECK(no_budget.status().code() == ErrorCode::kInvalidArgument);
+  if (!inference::vnni_kernels_supported()) {
+    auto kernel = inference::make_vnni_node_kernel(built.model->graph, node, {&budget, owner, 1});
+    REQUIRE(kernel.is_ok());
+    CHECK(*kernel == nullptr);  // no VNNI: XNNPACK takes the node
+    return;
+  }
+
+  std::vector<ConvCase> declined;
+  auto add = [&](std::string name, int c, int o, OpAttributes a) {
+    ConvCase k;
+    k.name = std::move(name);
+    k.c = c;
+    k.o = o;
+    k.a = a;
+    declined.push_back(k);
+  };
+  add("1x1 groups 2", 8, 16, conv_attributes(1, 1, 2, 0, 0, 0, 0));
+  add("dense dilation 2", 8, 16, conv_attributes(3, 1, 1, 2, 2, 2, 2, 2));
+  add("dense 3x3 with K = 1296 > 1280", 144, 16, conv_attributes(3, 1, 1, 1, 1, 1, 1));
+  add("depthwise dilation 2", 16, 16, conv_attributes(3, 1, 16, 2, 2, 2, 2, 2));
+  add("depthwise 5x5", 16, 16, conv_attributes(5, 1, 16, 2, 2, 2, 2));
+  add("depthwise multiplier 2", 16, 32, conv_attributes(3, 1, 16, 1, 1, 1, 1));
+  add("depthwise stride 3", 16, 16, conv_attributes(3, 3, 16, 1, 1, 1, 1));
+  add("grouped 3x3", 16, 16, conv_attributes(3, 1, 4, 1, 1, 1, 1));
+  for (const ConvCase& k : declined) {
+    CAPTURE(k.name);
+    const Built b = build(k, random);
+    auto kernel = inference::make_vnni_node_kernel(b.model->graph, b.model->graph.nodes[0],
+                                                   {&budget, owner, 1});
+    REQUIRE(kernel.is_ok());
+    CHECK(*kernel == nullptr);
+  }
+
+  // A float convolution, an add: not taken.
+  Model f32;
+  GraphBuilder g(f32);
+  const int x = g.input("x", DataType::kFloat32, Shape{1, 4, 4, 2});
+  const std::vector<float> w(4 * 2, 0.5f);
+  const int wt = g.constant_f32("w", Shape{4, 1, 1, 2}, w);
+  REQUIRE(g.node("conv", OpType::kConv2d, {x, wt}).is_ok());
+  REQUIRE(g.node("add", OpType::kAdd, {x, x}).is_ok());
+  for (const GraphNode& n : f32.graph.nodes) {
+    auto kernel = inference::make_vnni_node_kernel(f32.graph, n, {&budget, owner, 1});
+    REQUIRE(kernel.is_ok());
+    CHECK(*kernel == nullptr);
+  }
+  // Asymmetric (zero point) weights are not qc8: not taken.
+  Model asym = *built.model;
+  for (GraphTensor& t : asym.graph.tensors)
+    if (t.info.name == "w") t.info.quantization.zero_point = 3;
+  auto kernel =
+      inference::make_vnni_node_kernel(asym.graph, asym.graph.nodes[0], {&budget, owner, 1});
+  REQUIRE(kernel.is_ok());
+  CHECK(*kernel == nullptr);
+}
+
+}  // namespace
+}  // namespace fovea
