@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "fovea/core/compiled_model.h"
 #include "fovea/core/graph_builder.h"
@@ -357,6 +358,79 @@ TEST_CASE("a model streams its layers through a budget smaller than its packed w
   (*compiled)->evict();
   CHECK((*compiled)->packed_bytes() == 0);
   CHECK(ctx->budget().current_bytes((*compiled)->owner()) == at_rest);
+}
+
+TEST_CASE("a worker prefetches the next model while the current one runs, within the cap") {
+  const std::vector<float> image = image_input();
+  std::span<const std::uint8_t> in[] = {bytes_of(image)};
+  std::vector<std::shared_ptr<Model>> models = {testing::deep_model("a", 48, 6, 0.1f),
+                                                testing::deep_model("b", 64, 4, 0.7f),
+                                                testing::deep_model("c", 32, 8, 1.3f)};
+  std::vector<std::vector<float>> expected(3, std::vector<float>(10));
+  // These models hold their weights at rest in memory, which the budget counts for their whole
+  // life; the squeeze is on the rest of the footprint.
+  std::int64_t footprint = 0, at_rest = 0;
+  {
+    auto ctx = context(1 << 30, 2);
+    std::vector<std::unique_ptr<CompiledModel>> compiled;
+    for (size_t i = 0; i < 3; ++i) {
+      compiled.push_back(*CompiledModel::create(*ctx, models[i]));
+      std::span<std::uint8_t> out[] = {bytes_of(expected[i])};
+      REQUIRE(compiled.back()->run(in, out).is_ok());
+      at_rest += models[i]->resident_stored_bytes();
+    }
+    footprint = ctx->budget().peak_bytes();
+  }
+  for (double fraction : {0.8, 0.6}) {
+    CAPTURE(fraction);
+    const auto cap = at_rest + static_cast<std::int64_t>(double(footprint - at_rest) * fraction);
+    auto ctx = context(cap, 2);
+    std::vector<std::unique_ptr<CompiledModel>> compiled;
+    for (auto& m : models) {
+      auto c = CompiledModel::create(*ctx, m);
+      REQUIRE_MESSAGE(c.is_ok(), c.status().to_string());
+      compiled.push_back(*std::move(c));
+    }
+    std::vector<BudgetOwner> order;
+    for (int ahead = 0; ahead < 2; ++ahead)
+      for (auto& c : compiled) order.push_back(c->owner());
+    for (int frame = 0; frame < 6; ++frame) {
+      ctx->budget().set_next_uses(order);
+      for (size_t i = 0; i < 3; ++i) {
+        // The next model packs on a worker while this one runs.
+        Status prefetched;
+        std::thread worker([&] { prefetched = compiled[(i + 1) % 3]->prefetch(); });
+        std::vector<float> y(10);
+        std::span<std::uint8_t> out[] = {bytes_of(y)};
+        const Status status = compiled[i]->run(in, out);
+        worker.join();
+        REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+        // A prefetch may find no room while the run holds its layers; that is not an error
+        // the run sees, and the next run re-makes what it needs.
+        CHECK((prefetched.is_ok() || prefetched.code() == ErrorCode::kOutOfMemory));
+        CHECK(std::memcmp(y.data(), expected[i].data(), sizeof(float) * 10) == 0);
+      }
+    }
+    CHECK(ctx->budget().peak_bytes() <= cap);
+
+    // The context's own worker does the same from the schedule, with nothing to call.
+    REQUIRE(ctx->set_prefetch_worker(true).is_ok());
+    for (int frame = 0; frame < 6; ++frame) {
+      ctx->budget().set_next_uses(order);
+      for (size_t i = 0; i < 3; ++i) {
+        std::vector<float> y(10);
+        std::span<std::uint8_t> out[] = {bytes_of(y)};
+        const Status status = compiled[i]->run(in, out);
+        REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+        CHECK(std::memcmp(y.data(), expected[i].data(), sizeof(float) * 10) == 0);
+      }
+    }
+    CHECK(ctx->budget().peak_bytes() <= cap);
+    MESSAGE(fraction << " of the footprint: the worker packed " << ctx->layers_prefetched()
+                     << " layers ahead of need");
+    // Models may go away while the worker runs; the context stops it last.
+    compiled.pop_back();
+  }
 }
 
 TEST_CASE("bad inputs to a compiled model are errors with sizes named") {

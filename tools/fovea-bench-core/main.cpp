@@ -44,6 +44,8 @@ options:
   --threads N             threads for fovea and OpenCV (default 2)
   --runs N                timed runs per figure (default 30)
   --json PATH             also write the figures as JSON
+  --work DIR              keep the quantized INT8 .fvm files there (default: a temporary
+                          folder, removed at the end)
 )";
 
 struct BenchModel {
@@ -148,13 +150,15 @@ ScenarioResult fail(ScenarioResult r, const Status& status) {
 // Three INT8 models, loaded from their .fvm files, run one after another every frame.
 ScenarioResult fovea_scenario(const std::vector<BenchModel>& models,
                               const std::vector<std::vector<float>>& inputs, std::int64_t cap,
-                              int threads, int frames) {
+                              int threads, int frames, bool prefetch) {
   ScenarioResult r;
   const ProcessMemory start = read_process_memory();
   const std::int64_t baseline = start.resident_bytes;
   reset_peak_resident();
   auto context = InferenceContext::create(cap, threads);
   if (!context) return fail(r, context.status());
+  if (prefetch)
+    if (Status s = (*context)->set_prefetch_worker(true); !s.is_ok()) return fail(r, s);
   std::vector<std::unique_ptr<CompiledModel>> compiled;
   for (const BenchModel& m : models) {
     auto loaded = load_fvm(m.int8_path);
@@ -292,6 +296,7 @@ int run_scenario(int argc, char** argv) {
   std::string kind, photo_path;
   std::int64_t cap = std::int64_t{1} << 40;
   int threads = 2, frames = 30, fd = -1;
+  bool prefetch = false;
   std::vector<BenchModel> models;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i], value = argv[i + 1];
@@ -303,6 +308,8 @@ int run_scenario(int argc, char** argv) {
       threads = std::atoi(value.c_str());
     else if (arg == "--frames")
       frames = std::atoi(value.c_str());
+    else if (arg == "--prefetch")
+      prefetch = value == "1";
     else if (arg == "--photo")
       photo_path = value;
     else if (arg == "--result-fd")
@@ -336,7 +343,7 @@ int run_scenario(int argc, char** argv) {
     if (kind == "fovea") {
       std::vector<std::vector<float>> inputs;
       for (const BenchModel& m : models) inputs.push_back(to_nhwc(photo, m.width, m.height));
-      result = fovea_scenario(models, inputs, cap, threads, frames);
+      result = fovea_scenario(models, inputs, cap, threads, frames, prefetch);
     } else {
       std::vector<cv::Mat> blobs;
       for (const BenchModel& m : models) blobs.push_back(to_nchw_blob(photo, m.width, m.height));
@@ -355,7 +362,7 @@ std::string item(const BenchModel& m, const std::string& path) {
 int run(int argc, char** argv) {
   if (argc > 2 && std::string(argv[1]) == "--scenario") return run_scenario(argc, argv);
   std::vector<std::pair<std::string, std::string>> sources;
-  std::string photos_dir = "/usr/share/doc/opencv-doc/examples/data", json_path;
+  std::string photos_dir = "/usr/share/doc/opencv-doc/examples/data", json_path, work_dir;
   int threads = 2, runs = 30;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -386,6 +393,8 @@ int run(int argc, char** argv) {
       (arg == "--threads" ? threads : runs) = n;
     } else if (arg == "--json") {
       json_path = value;
+    } else if (arg == "--work") {
+      work_dir = value;
     } else {
       std::fprintf(stderr, "fovea-bench core: unknown option %s\n%s", arg.c_str(), kUsage);
       return 2;
@@ -409,9 +418,10 @@ int run(int argc, char** argv) {
       std::min<size_t>(16, photos->size() - calibration_count), threads, runs);
 
   // Import and quantize, and save the INT8 models the budget scenarios load.
-  const std::string work =
-      (std::filesystem::temp_directory_path() / ("fovea-bench-core-" + std::to_string(getpid())))
-          .string();
+  const std::string work = !work_dir.empty() ? work_dir
+                                             : (std::filesystem::temp_directory_path() /
+                                                ("fovea-bench-core-" + std::to_string(getpid())))
+                                                   .string();
   std::filesystem::create_directories(work);
   std::vector<BenchModel> models;
   for (const auto& [name, path] : sources) {
@@ -455,12 +465,13 @@ int run(int argc, char** argv) {
   const int frames = std::max(10, runs);
   const std::string photo_path =
       (std::filesystem::path(photos_dir) / (*photos)[calibration_count].name).string();
-  auto scenario = [&](const char* kind, std::int64_t cap) {
+  auto scenario = [&](const char* kind, std::int64_t cap, bool prefetch = false) {
     std::vector<std::string> args = {"--scenario", kind,
                                      "--cap",      std::to_string(cap),
                                      "--threads",  std::to_string(threads),
                                      "--frames",   std::to_string(frames),
-                                     "--photo",    photo_path};
+                                     "--photo",    photo_path,
+                                     "--prefetch", prefetch ? "1" : "0"};
     for (const BenchModel& m : trio) {
       args.push_back("--item");
       args.push_back(item(m, std::string(kind) == "fovea" ? m.int8_path : m.onnx_path));
@@ -471,14 +482,15 @@ int run(int argc, char** argv) {
   const ScenarioResult uncapped = scenario("fovea", std::int64_t{1} << 40);
   struct Capped {
     double fraction;
+    bool prefetch;  // the context's prefetch worker packs the next model ahead of its run
     std::int64_t cap;
     ScenarioResult result;
   };
   std::vector<Capped> capped;
   if (uncapped.ok)
-    for (double fraction : {0.6, 0.4}) {
+    for (auto [fraction, prefetch] : {std::pair{0.6, false}, {0.6, true}, {0.4, false}}) {
       const auto cap = static_cast<std::int64_t>(double(uncapped.accounted_peak) * fraction);
-      capped.push_back({fraction, cap, scenario("fovea", cap)});
+      capped.push_back({fraction, prefetch, cap, scenario("fovea", cap, prefetch)});
     }
   const ScenarioResult opencv = scenario("opencv", 0);
 
@@ -543,7 +555,7 @@ int run(int argc, char** argv) {
     }
     f.cosine_mean = sum / count;
   }
-  std::filesystem::remove_all(work);
+  if (work_dir.empty()) std::filesystem::remove_all(work);
 
   // ---- report ----
   std::printf(
@@ -589,7 +601,7 @@ int run(int argc, char** argv) {
   parts(uncapped);
   for (const Capped& c : capped) {
     char label[32];
-    std::snprintf(label, sizeof label, "%.0f%%", c.fraction * 100);
+    std::snprintf(label, sizeof label, "%.0f%%%s", c.fraction * 100, c.prefetch ? " +worker" : "");
     row(label, c.cap, c.result);
     parts(c.result);
     if (c.result.ok && uncapped.ok)
@@ -627,6 +639,7 @@ int run(int argc, char** argv) {
     json.end_array().key("budget").begin_array();
     for (const Capped& c : capped) {
       json.begin_object().key("fraction").value(c.fraction).key("budget_bytes").value(c.cap);
+      json.key("prefetch_worker").value(c.prefetch);
       json.key("ok").value(c.result.ok);
       json.key("peak_bytes").value(c.result.accounted_peak);
       json.key("rss_growth_bytes").value(c.result.rss_growth);

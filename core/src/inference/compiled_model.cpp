@@ -1,7 +1,10 @@
 #include "fovea/core/compiled_model.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <system_error>
+#include <utility>
 
 #include "fovea/core/xnnpack_memory.h"
 #include "node_kernel.h"
@@ -39,8 +42,72 @@ Result<std::unique_ptr<InferenceContext>> InferenceContext::create(std::int64_t 
 }
 
 InferenceContext::~InferenceContext() {
+  (void)set_prefetch_worker(false);
   arena_.release();
   if (threadpool_ != nullptr) pthreadpool_destroy(threadpool_);
+}
+
+Status InferenceContext::set_prefetch_worker(bool enabled) {
+  if (enabled == prefetcher_.joinable()) return Status::ok();
+  if (enabled) {
+    stop_prefetcher_ = false;
+    try {
+      prefetcher_ = std::thread([this] { prefetch_loop(); });
+    } catch (const std::system_error& e) {
+      return Status(ErrorCode::kUnavailable,
+                    std::string("could not start the prefetch worker: ") + e.what());
+    }
+    return Status::ok();
+  }
+  {
+    std::lock_guard lock(models_mutex_);
+    stop_prefetcher_ = true;
+  }
+  models_changed_.notify_all();
+  prefetcher_.join();
+  return Status::ok();
+}
+
+bool InferenceContext::prefetch_worker() const noexcept {
+  return prefetcher_.joinable();
+}
+
+void InferenceContext::register_model(CompiledModel* model) {
+  std::lock_guard lock(models_mutex_);
+  models_.push_back(model);
+}
+
+void InferenceContext::unregister_model(CompiledModel* model) {
+  std::unique_lock lock(models_mutex_);
+  std::erase(models_, model);
+  models_changed_.wait(lock, [&] { return prefetching_ != model; });
+}
+
+void InferenceContext::request_prefetch(BudgetOwner owner) {
+  if (!prefetcher_.joinable() || owner < 0) return;
+  {
+    std::lock_guard lock(models_mutex_);
+    prefetch_request_ = owner;
+  }
+  models_changed_.notify_all();
+}
+
+void InferenceContext::prefetch_loop() {
+  std::unique_lock lock(models_mutex_);
+  for (;;) {
+    models_changed_.wait(lock, [&] { return stop_prefetcher_ || prefetch_request_ >= 0; });
+    if (stop_prefetcher_) return;
+    const BudgetOwner owner = std::exchange(prefetch_request_, -1);
+    const auto it = std::find_if(models_.begin(), models_.end(),
+                                 [&](const CompiledModel* m) { return m->owner() == owner; });
+    if (it == models_.end()) continue;
+    prefetching_ = *it;
+    lock.unlock();
+    layers_prefetched_ += prefetching_->prefetch_ahead_of_need();
+    lock.lock();
+    prefetching_ = nullptr;
+    models_changed_.notify_all();
+  }
 }
 
 // ---- CompiledModel ----
@@ -116,6 +183,7 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
   FOVEA_RETURN_IF_ERROR(
       budget.reserve(compiled->owner_, MemoryCategory::kCompressedWeights, at_rest));
   compiled->reserved_at_rest_ = at_rest;
+  context.register_model(compiled.get());
   for (size_t k = 0; k < compiled->kernels_.size(); ++k) {
     compiled->layers_.push_back(std::make_unique<Layer>(*compiled, k));
     // Only layers with weights are evicted under pressure: the rest hold a few hundred bytes of
@@ -127,6 +195,7 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
 }
 
 CompiledModel::~CompiledModel() {
+  context_.unregister_model(this);
   for (auto& layer : layers_) {
     if (kernels_[layer->position]->has_weights())
       context_.budget().unregister_evictable(layer.get());
@@ -199,7 +268,10 @@ Status CompiledModel::ready_layer_locked(Layer& layer, bool bind) {
         out = {static_cast<std::uint8_t*>(buffer->data()), bytes};
         scratch[input] = std::move(*buffer);
       }
-      FOVEA_RETURN_IF_ERROR(model_->decode_constant(tensor.constant, out, context_.threadpool()));
+      // A run decodes on the context's threads; prefetch() may run on a worker beside another
+      // model's run, which holds the pool, so it decodes on its own thread.
+      FOVEA_RETURN_IF_ERROR(
+          model_->decode_constant(tensor.constant, out, bind ? context_.threadpool() : nullptr));
       model_->release_file_pages(tensor.constant);
       return std::span<const std::uint8_t>(out);
     };
@@ -271,6 +343,24 @@ Status CompiledModel::prefetch() {
   return Status::ok();
 }
 
+int CompiledModel::prefetch_ahead_of_need() {
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return 0;  // running, or another prefetch
+  ScopedAheadOfNeed ahead;
+  int packed = 0;
+  for (auto& layer : layers_) {
+    if (run_waiting_.load()) break;
+    std::lock_guard layer_lock(layer->mutex);
+    if (layer->prepared) continue;
+    layer->pinned = true;
+    const Status status = ready_layer_locked(*layer, /*bind=*/false);
+    layer->pinned = false;
+    if (!status.is_ok()) break;  // no room ahead of need: the run will make the rest
+    ++packed;
+  }
+  return packed;
+}
+
 void CompiledModel::evict() {
   for (auto& layer : layers_) layer->evict();
 }
@@ -297,7 +387,9 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
   for (size_t i = 0; i < outputs.size(); ++i)
     FOVEA_RETURN_IF_ERROR(check_size(graph.outputs[i], outputs[i].size()));
 
-  std::lock_guard lock(mutex_);
+  run_waiting_ = true;
+  std::unique_lock lock(mutex_);
+  run_waiting_ = false;
   running_ = true;
   for (auto& layer : layers_) layer->needed = true;
   struct EndRun {
@@ -308,6 +400,7 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     }
   } end_run{*this};
   context_.budget().note_use(owner_);
+  context_.request_prefetch(context_.budget().next_scheduled());
   FOVEA_RETURN_IF_ERROR(context_.arena().ensure(plan_.arena_bytes));
   std::uint8_t* arena = context_.arena().data();
   for (size_t i = 0; i < inputs.size(); ++i)

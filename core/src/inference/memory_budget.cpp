@@ -29,6 +29,7 @@ constexpr std::uint32_t kBlockMagic = 0xf0bea11c;
 constexpr std::uint32_t kFreedMagic = 0xdeadf0be;
 
 thread_local std::atomic<std::int64_t>* t_tally = nullptr;
+thread_local bool t_ahead_of_need = false;
 
 // Blocks from this size up are whole pages mapped for them alone and unmapped when freed. glibc
 // would serve them from its heap once its dynamic mmap threshold has risen (it does after the
@@ -154,6 +155,11 @@ void MemoryBudget::set_next_uses(std::vector<BudgetOwner> schedule) {
   schedule_position_ = 0;
 }
 
+BudgetOwner MemoryBudget::next_scheduled() const {
+  std::lock_guard lock(mutex_);
+  return schedule_position_ < schedule_.size() ? schedule_[schedule_position_] : -1;
+}
+
 std::int64_t MemoryBudget::next_use_distance_locked(BudgetOwner owner) const {
   for (size_t i = schedule_position_; i < schedule_.size(); ++i)
     if (schedule_[i] == owner) return static_cast<std::int64_t>(i - schedule_position_);
@@ -174,7 +180,9 @@ int MemoryBudget::pick_victim_locked(BudgetOwner requester,
     const EvictableEntry& entry = evictables_[i];
     if (entry.evicting || std::find(tried.begin(), tried.end(), entry.evictable) != tried.end())
       continue;
-    if (entry.evictable->in_use() || entry.evictable->evictable_bytes() <= 0) continue;
+    if (entry.evictable->in_use() || entry.evictable->evictable_bytes() <= 0 ||
+        !may_evict_locked(entry, requester))
+      continue;
     const std::int64_t distance = scheduled ? next_use_distance_locked(entry.owner) : 0;
     const Key key{entry.evictable->needed_by_current_run() ? 1 : 0,
                   !scheduled && entry.owner == requester ? 1 : 0, -distance,
@@ -200,6 +208,13 @@ Status MemoryBudget::out_of_memory_locked(BudgetOwner owner, MemoryCategory cate
                     describe_holders_locked());
 }
 
+bool MemoryBudget::may_evict_locked(const EvictableEntry& entry, BudgetOwner requester) const {
+  if (!t_ahead_of_need) return true;
+  if (entry.owner == requester || entry.evictable->needed_by_current_run()) return false;
+  if (schedule_position_ >= schedule_.size()) return false;
+  return next_use_distance_locked(entry.owner) > next_use_distance_locked(requester);
+}
+
 Status MemoryBudget::acquire(BudgetOwner owner, MemoryCategory category, std::int64_t bytes,
                              const char* what) {
   std::unique_lock lock(mutex_);
@@ -221,7 +236,7 @@ Status MemoryBudget::acquire(BudgetOwner owner, MemoryCategory category, std::in
     // keep the other models' weights and fail right away.
     std::int64_t reclaimable = 0;
     for (const EvictableEntry& entry : evictables_)
-      if (entry.evicting || !entry.evictable->in_use())
+      if (entry.evicting || (!entry.evictable->in_use() && may_evict_locked(entry, owner)))
         reclaimable += std::max<std::int64_t>(entry.evictable->evictable_bytes(), 0);
     const int victim =
         current_ - reclaimable + bytes <= cap_ ? pick_victim_locked(owner, tried) : -1;
@@ -449,6 +464,14 @@ std::string MemoryBudget::describe_holders_locked() const {
   }
   if (text.empty()) text = "  (nothing held)\n";
   return text;
+}
+
+ScopedAheadOfNeed::ScopedAheadOfNeed() noexcept : previous_(t_ahead_of_need) {
+  t_ahead_of_need = true;
+}
+
+ScopedAheadOfNeed::~ScopedAheadOfNeed() {
+  t_ahead_of_need = previous_;
 }
 
 ScopedBudgetTally::ScopedBudgetTally(std::atomic<std::int64_t>& tally) noexcept

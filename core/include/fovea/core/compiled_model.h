@@ -8,9 +8,11 @@
 #include <pthreadpool.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "fovea/core/arena_planner.h"
@@ -22,6 +24,7 @@ namespace fovea {
 namespace inference {
 class NodeKernel;
 }
+class CompiledModel;
 
 // Which kernels run INT8 convolutions and fully connected layers.
 enum class Int8Kernels {
@@ -53,13 +56,37 @@ class InferenceContext {
   int threads() const noexcept { return threads_; }
   Int8Kernels int8_kernels() const noexcept { return int8_kernels_; }
 
+  // Starts or stops a worker thread that packs ahead of need: when a model starts a run and
+  // the budget knows the schedule (MemoryBudget::set_next_uses), the worker packs the next
+  // scheduled model's layers while this one runs, taking only room that is free or held by
+  // models needed later (ScopedAheadOfNeed). Off by default: on a machine whose cores the
+  // runs already fill, the worker competes with them.
+  Status set_prefetch_worker(bool enabled);
+  bool prefetch_worker() const noexcept;
+  // Layers the worker has packed so far.
+  std::int64_t layers_prefetched() const noexcept { return layers_prefetched_.load(); }
+
  private:
+  friend class CompiledModel;
   InferenceContext(std::int64_t budget_bytes, int threads, Int8Kernels int8_kernels);
+  void register_model(CompiledModel* model);
+  void unregister_model(CompiledModel* model);  // waits out a prefetch of it in flight
+  void request_prefetch(BudgetOwner owner);
+  void prefetch_loop();
   MemoryBudget budget_;
   SharedArena arena_;
   pthreadpool_t threadpool_ = nullptr;
   int threads_ = 1;
   Int8Kernels int8_kernels_ = Int8Kernels::kXnnpack;
+
+  mutable std::mutex models_mutex_;
+  std::condition_variable models_changed_;
+  std::vector<CompiledModel*> models_;
+  std::thread prefetcher_;
+  bool stop_prefetcher_ = false;
+  BudgetOwner prefetch_request_ = -1;
+  CompiledModel* prefetching_ = nullptr;
+  std::atomic<std::int64_t> layers_prefetched_{0};
 };
 
 // Packed weights are held per layer, each layer its own Evictable: under a tight budget a model
@@ -87,6 +114,10 @@ class CompiledModel final {
 
   // Packs every layer's weights now, e.g. on a worker thread ahead of a known next use.
   Status prefetch();
+  // The context's worker's way: as prefetch(), but only into room ScopedAheadOfNeed allows,
+  // skipped when the model is running, and stopped early when a run of it is waiting.
+  // Returns how many layers it packed.
+  int prefetch_ahead_of_need();
   // Whether every layer's weights are packed.
   bool resident() const noexcept;
   // Accounted bytes of packed weights (and the kernel buffers that go with them) held now.
@@ -118,6 +149,7 @@ class CompiledModel final {
 
   std::mutex mutex_;  // one run or prefetch at a time
   std::atomic<bool> running_{false};
+  std::atomic<bool> run_waiting_{false};  // a run wants mutex_: prefetching yields
   std::atomic<int> prepared_layers_{0};
   std::atomic<std::int64_t> layers_repacked_{0};
   std::atomic<std::int64_t> bytes_repacked_{0};

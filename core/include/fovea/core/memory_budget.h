@@ -56,6 +56,22 @@ class Evictable {
   virtual std::int64_t run_position() const { return 0; }
 };
 
+// Marks this thread's allocations, while it lives, as made ahead of need (prefetching weights
+// on a worker): they may evict only what is needed later than the requester, per the known
+// schedule (never a part the run under way still needs, never the requester's own), and
+// without a schedule they evict nothing. A prefetch that finds no such room fails instead of
+// taking bytes the running model is about to use.
+class ScopedAheadOfNeed {
+ public:
+  ScopedAheadOfNeed() noexcept;
+  ~ScopedAheadOfNeed();
+  ScopedAheadOfNeed(const ScopedAheadOfNeed&) = delete;
+  ScopedAheadOfNeed& operator=(const ScopedAheadOfNeed&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // Tallies the accounted bytes of the blocks allocated on this thread while it lives (nested:
 // the innermost wins), also when they are freed later on another thread. Lets one part of an
 // owner (a layer's packed weights) know its own bytes while other parts come and go.
@@ -91,6 +107,8 @@ class MemoryBudget {
   // The known future run order, next run first. While it is non-empty, eviction picks the owner
   // whose next use is furthest (owners absent from it first, by LRU); when it runs out, plain LRU.
   void set_next_uses(std::vector<BudgetOwner> schedule);
+  // The schedule's next entry, or -1 when none is known.
+  BudgetOwner next_scheduled() const;
 
   // A block of at least `bytes`, aligned to `alignment` (a power of two), accounted to `owner`
   // and `category`. Fails with kOutOfMemory (after evicting what it may) or kInvalidArgument.
@@ -143,6 +161,8 @@ class MemoryBudget {
   void release(BudgetOwner owner, MemoryCategory category, std::int64_t bytes) noexcept;
   // With mutex_ held: the best evictable to evict for `requester`, or -1.
   int pick_victim_locked(BudgetOwner requester, const std::vector<Evictable*>& tried) const;
+  // With mutex_ held: whether this thread's request for `requester` may evict `entry` at all.
+  bool may_evict_locked(const EvictableEntry& entry, BudgetOwner requester) const;
   std::int64_t next_use_distance_locked(BudgetOwner owner) const;
   bool valid_owner_locked(BudgetOwner owner) const;
   std::string describe_holders_locked() const;
