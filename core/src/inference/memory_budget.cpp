@@ -246,9 +246,11 @@ Status MemoryBudget::acquire(BudgetOwner owner, MemoryCategory category, std::in
         evictions_done_.wait(lock);
         continue;
       }
-      return out_of_memory_locked(owner, category, bytes, what,
-                                  "evicting the packed weights of models not running now cannot "
-                                  "make enough room");
+      return out_of_memory_locked(
+          owner, category, bytes, what,
+          "evicting every packed weight not in use right now (other models', and layers "
+          "of a running model other than the one being made) cannot make "
+          "enough room");
     }
     EvictableEntry& entry = evictables_[static_cast<size_t>(victim)];
     entry.evicting = true;
