@@ -142,13 +142,42 @@ TEST_CASE("lightfield renderer: forward, depth pre-pass and deferred draw the sa
   }
 }
 
+TEST_CASE("lightfield renderer: deferred finds the view direction under any depth range") {
+  // The resolve rebuilds each pixel's x - e from the G-buffer's window depth, so it must undo
+  // glDepthRangef. Under a perspective projection the direction does not depend on the depth;
+  // an orthographic one makes it (x - e for the camera centre e), so a wrong depth shows.
+  GlPlatform& platform = testing::gl_context();
+  const LightFieldAsset asset = make_procedural_lightfield_asset({.k = 16});
+  const PinholeCamera camera = default_camera(asset, 200, 160);
+  const glm::mat4 view = camera.view();
+  const glm::mat4 projection = glm::ortho(-2.5f, 2.5f, -2.0f, 2.0f, 0.5f, 12.0f);
+  auto target = OffscreenTarget::create(platform.gpu_memory(), camera.width, camera.height);
+  REQUIRE(target.is_ok());
+  auto draw = [&](LightFieldPasses passes) {
+    const LightFieldRenderer renderer = make_renderer(asset, {.passes = passes});
+    target->bind();
+    renderer.clear();
+    glDepthRangef(0.25f, 0.75f);
+    renderer.draw(view, projection);
+    glDepthRangef(0.0f, 1.0f);
+    REQUIRE(check_gl_error("drawing the light field").is_ok());
+    return target->read_back();
+  };
+  const ImageRgba8 forward = draw(LightFieldPasses::kForward);
+  const ImageRgba8 deferred = draw(LightFieldPasses::kDeferred);
+  CHECK(coverage(forward) > 0.15);
+  auto comparison = compare_images(deferred, forward, {.max_channel_difference = 0});
+  REQUIRE(comparison.is_ok());
+  CHECK(comparison->differing_fraction <= 0.0005);
+}
+
 TEST_CASE("lightfield renderer: deferred draws into any viewport of the bound framebuffer") {
   GlPlatform& platform = testing::gl_context();
   const LightFieldAsset asset = make_procedural_lightfield_asset();
   const LightFieldRenderer renderer = make_renderer(asset, {.passes = LightFieldPasses::kDeferred});
   const PinholeCamera camera = default_camera(asset, 128, 112);
   const ImageRgba8 whole = render_gl(renderer, camera, 0.1, 20.0);
-  CHECK(renderer.scratch_bytes() == 128 * 112 * 12);
+  CHECK(renderer.scratch_bytes() == 128 * 112 * 8);
   // The same view in the right half of a target twice as wide, its left half left alone.
   auto target = OffscreenTarget::create(platform.gpu_memory(), 256, 112);
   REQUIRE(target.is_ok());
@@ -234,6 +263,7 @@ TEST_CASE("lightfield renderer: GPU memory is counted in the ledger for the rend
     const LightFieldAsset asset = make_procedural_lightfield_asset({.k = 16, .indexed = indexed});
     {
       const LightFieldRenderer renderer = make_renderer(asset);
+      // k = 16: layer counts (12 and 4) are multiples of 4, so packing adds nothing.
       CHECK(renderer.gpu_bytes() == asset.gpu_bytes());
       CHECK(renderer.texture_bytes() == asset.atlas.bytes() + asset.direction_map.bytes());
       CHECK(platform.gpu_memory().current_bytes() - before == asset.gpu_bytes());
@@ -246,21 +276,28 @@ TEST_CASE("lightfield renderer: GPU memory is counted in the ledger for the rend
     }
     CHECK(platform.gpu_memory().current_bytes() == before);
   }
-  // kDeferred's G-buffer (12 bytes a pixel) is counted while it lives, and resized with the
-  // viewport.
+  // k = 8: the renderer packs RGBA8 layers four to a texel, so the atlas's 6 layers take 8 and
+  // the direction map's 2 take 4.
   const LightFieldAsset asset = make_procedural_lightfield_asset();
+  REQUIRE(asset.k == 8);
   {
     const LightFieldRenderer renderer = make_renderer(asset);
+    CHECK(renderer.texture_bytes() ==
+          asset.atlas.layer_bytes() * 8 + asset.direction_map.layer_bytes() * 4);
+    CHECK(renderer.gpu_bytes() == renderer.texture_bytes() + renderer.buffer_bytes());
+    CHECK(platform.gpu_memory().current_bytes() - before == renderer.gpu_bytes());
+    // kDeferred's G-buffer (8 bytes a pixel) is counted while it lives, and resized with the
+    // viewport.
     CHECK(renderer.passes() == LightFieldPasses::kDeferred);
     CHECK(renderer.scratch_bytes() == 0);
     const ImageRgba8 image = render_gl(renderer, default_camera(asset, 64, 48), 0.1, 20.0);
-    CHECK(renderer.scratch_bytes() == 64 * 48 * 12);
+    CHECK(renderer.scratch_bytes() == 64 * 48 * 8);
     CHECK(platform.gpu_memory().current_bytes() - before ==
-          asset.gpu_bytes() + renderer.scratch_bytes());
+          renderer.gpu_bytes() + renderer.scratch_bytes());
     (void)render_gl(renderer, default_camera(asset, 32, 40), 0.1, 20.0);
-    CHECK(renderer.scratch_bytes() == 32 * 40 * 12);
+    CHECK(renderer.scratch_bytes() == 32 * 40 * 8);
     CHECK(platform.gpu_memory().current_bytes() - before ==
-          asset.gpu_bytes() + renderer.scratch_bytes());
+          renderer.gpu_bytes() + renderer.scratch_bytes());
   }
   CHECK(platform.gpu_memory().current_bytes() == before);
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <utility>
 
 #include <glm/gtc/matrix_transform.hpp>
 #include <glm/gtc/type_ptr.hpp>
@@ -41,13 +42,67 @@ class Workload {
   virtual void draw(const Frame& frame, const render::OffscreenTarget& target) = 0;
 };
 
+// The peers' own features: the atlas's first two RGBA8 layers as an RGBA8 array texture, the
+// two feature textures MobileNeRF's viewer samples (and the floor's one). The light-field
+// renderer keeps its atlas packed in RGBA32UI texels, which these shaders do not read.
+class PeerFeatures {
+ public:
+  static Result<PeerFeatures> create(render::GpuMemoryLedger& ledger,
+                                     const render::LightFieldAsset& asset) {
+    const render::LightFieldTexture& atlas = asset.atlas;
+    GLint max_size = 0;
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_size);
+    if (atlas.width > max_size || atlas.height > max_size)
+      return Status(ErrorCode::kUnavailable,
+                    "the peer shaders read the atlas as one texture, above this context's "
+                    "GL_MAX_TEXTURE_SIZE");
+    const int layers = std::min(2, atlas.layers);
+    PeerFeatures features;
+    features.ledger_ = &ledger;
+    features.bytes_ = atlas.layer_bytes() * layers;
+    glGenTextures(1, &features.texture_);
+    glBindTexture(GL_TEXTURE_2D_ARRAY, features.texture_);
+    glTexStorage3D(GL_TEXTURE_2D_ARRAY, 1, GL_RGBA8, atlas.width, atlas.height, layers);
+    glTexParameteri(GL_TEXTURE_2D_ARRAY, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D_ARRAY, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, 0, 0, atlas.width, atlas.height, layers, GL_RGBA,
+                    GL_UNSIGNED_BYTE, atlas.texels.data());
+    glBindTexture(GL_TEXTURE_2D_ARRAY, 0);
+    ledger.add(render::GpuResourceKind::kTexture, features.bytes_);
+    FOVEA_RETURN_IF_ERROR(render::check_gl_error("uploading the peers' features"));
+    return features;
+  }
+  PeerFeatures() = default;
+  PeerFeatures(PeerFeatures&& other) noexcept { *this = std::move(other); }
+  PeerFeatures& operator=(PeerFeatures&& other) noexcept {
+    std::swap(texture_, other.texture_);
+    std::swap(ledger_, other.ledger_);
+    std::swap(bytes_, other.bytes_);
+    return *this;
+  }
+  PeerFeatures(const PeerFeatures&) = delete;
+  PeerFeatures& operator=(const PeerFeatures&) = delete;
+  ~PeerFeatures() {
+    if (texture_ == 0) return;
+    glDeleteTextures(1, &texture_);
+    ledger_->remove(render::GpuResourceKind::kTexture, bytes_);
+  }
+  GLuint texture() const noexcept { return texture_; }
+
+ private:
+  GLuint texture_ = 0;
+  render::GpuMemoryLedger* ledger_ = nullptr;
+  std::int64_t bytes_ = 0;
+};
+
 class LightFieldWorkload final : public Workload {
  public:
   explicit LightFieldWorkload(const render::LightFieldRenderer& renderer) : renderer_(renderer) {}
   const char* name() const override { return "lightfield"; }
   const char* description() const override {
-    return "the light-field shader: one pass, nearest atlas + direction fetches, k-term dots, "
-           "sigmoid";
+    return "the light-field renderer (passes as above): nearest atlas + direction fetches "
+           "(RGBA8 layers packed four to an RGBA32UI texel), k-term dots, sigmoid";
   }
   void draw(const Frame& frame, const render::OffscreenTarget&) override {
     renderer_.clear();
@@ -60,8 +115,9 @@ class LightFieldWorkload final : public Workload {
 
 class TexturedWorkload final : public Workload {
  public:
-  TexturedWorkload(const render::LightFieldRenderer& renderer, render::ShaderProgram program)
-      : renderer_(renderer), program_(std::move(program)) {
+  TexturedWorkload(const render::LightFieldRenderer& renderer, GLuint features,
+                   render::ShaderProgram program)
+      : renderer_(renderer), features_(features), program_(std::move(program)) {
     view_projection_ = program_.uniform_location("u_view_projection");
     eye_ = program_.uniform_location("u_eye");
     program_.use();
@@ -83,12 +139,13 @@ class TexturedWorkload final : public Workload {
     glUniformMatrix4fv(view_projection_, 1, GL_FALSE, glm::value_ptr(view_projection));
     glUniform3fv(eye_, 1, glm::value_ptr(frame.eye));
     glActiveTexture(GL_TEXTURE0);
-    glBindTexture(GL_TEXTURE_2D_ARRAY, renderer_.atlas().texture);
+    glBindTexture(GL_TEXTURE_2D_ARRAY, features_);
     renderer_.draw_mesh(frame.eye);
   }
 
  private:
   const render::LightFieldRenderer& renderer_;
+  GLuint features_;
   render::ShaderProgram program_;
   GLint view_projection_ = -1;
   GLint eye_ = -1;
@@ -99,9 +156,14 @@ class TexturedWorkload final : public Workload {
 // a texture. Features and weights are synthetic; the cost is the point.
 class MobileNerfWorkload final : public Workload {
  public:
-  MobileNerfWorkload(const render::LightFieldRenderer& renderer, render::ShaderProgram gbuffer,
-                     render::ShaderProgram mlp, render::GpuMemoryLedger& ledger)
-      : renderer_(renderer), gbuffer_(std::move(gbuffer)), mlp_(std::move(mlp)), ledger_(ledger) {
+  MobileNerfWorkload(const render::LightFieldRenderer& renderer, GLuint features,
+                     render::ShaderProgram gbuffer, render::ShaderProgram mlp,
+                     render::GpuMemoryLedger& ledger)
+      : renderer_(renderer),
+        features_(features),
+        gbuffer_(std::move(gbuffer)),
+        mlp_(std::move(mlp)),
+        ledger_(ledger) {
     gbuffer_.use();
     gbuffer_.set("u_atlas", 0);
     glUniform2i(gbuffer_.uniform_location("u_atlas_size"), renderer.atlas().width,
@@ -181,7 +243,7 @@ class MobileNerfWorkload final : public Workload {
     gbuffer_.set("u_view_projection", view_projection);
     gbuffer_.set("u_eye", frame.eye);
     glActiveTexture(GL_TEXTURE0);
-    glBindTexture(GL_TEXTURE_2D_ARRAY, renderer_.atlas().texture);
+    glBindTexture(GL_TEXTURE_2D_ARRAY, features_);
     renderer_.draw_mesh(frame.eye);
     // Pass 2: the MLP per pixel.
     target.bind();
@@ -205,6 +267,7 @@ class MobileNerfWorkload final : public Workload {
  private:
   static constexpr std::int64_t kWeightBytes = 64 * 3 * 16;
   const render::LightFieldRenderer& renderer_;
+  GLuint features_;
   render::ShaderProgram gbuffer_;
   render::ShaderProgram mlp_;
   render::GpuMemoryLedger& ledger_;
@@ -216,16 +279,21 @@ class MobileNerfWorkload final : public Workload {
 
 Result<std::unique_ptr<Workload>> make_workload(const std::string& name,
                                                 const render::LightFieldRenderer& renderer,
+                                                const render::LightFieldAsset& asset,
+                                                PeerFeatures& features,
                                                 render::GpuMemoryLedger& ledger) {
   if (name == "lightfield") return std::unique_ptr<Workload>(new LightFieldWorkload(renderer));
-  if (renderer.atlas().tiled())
-    return Status(ErrorCode::kUnavailable,
-                  "the " + name + " workload reads the atlas as one tile; this context splits it");
+  if (features.texture() == 0) {
+    auto created = PeerFeatures::create(ledger, asset);
+    if (!created) return created.status().with_context("the " + name + " workload");
+    features = std::move(*created);
+  }
   if (name == "textured") {
     auto program =
         render::ShaderProgram::from_embedded("lightfield.vert", "bench_textured_mesh.frag");
     if (!program) return program.status();
-    return std::unique_ptr<Workload>(new TexturedWorkload(renderer, std::move(*program)));
+    return std::unique_ptr<Workload>(
+        new TexturedWorkload(renderer, features.texture(), std::move(*program)));
   }
   if (name == "mobilenerf") {
     auto gbuffer =
@@ -233,8 +301,8 @@ Result<std::unique_ptr<Workload>> make_workload(const std::string& name,
     if (!gbuffer) return gbuffer.status();
     auto mlp = render::ShaderProgram::from_embedded("fullscreen.vert", "bench_mobilenerf_mlp.frag");
     if (!mlp) return mlp.status();
-    return std::unique_ptr<Workload>(
-        new MobileNerfWorkload(renderer, std::move(*gbuffer), std::move(*mlp), ledger));
+    return std::unique_ptr<Workload>(new MobileNerfWorkload(
+        renderer, features.texture(), std::move(*gbuffer), std::move(*mlp), ledger));
   }
   return Status(ErrorCode::kInvalidArgument, "unknown light-field shader '" + name +
                                                  "' (known: lightfield, mobilenerf, textured)");
@@ -276,9 +344,10 @@ Status run_lightfield_bench(const LightFieldBenchOptions& options) {
   const std::vector<std::string> names =
       options.shaders.empty() ? std::vector<std::string>{"lightfield", "mobilenerf", "textured"}
                               : options.shaders;
+  PeerFeatures peer_features;  // outlives the workloads that read it
   std::vector<std::unique_ptr<Workload>> workloads;
   for (const std::string& name : names) {
-    auto workload = make_workload(name, *renderer, gl.gpu_memory());
+    auto workload = make_workload(name, *renderer, *asset, peer_features, gl.gpu_memory());
     if (!workload) return workload.status();
     workloads.push_back(std::move(*workload));
   }

@@ -33,9 +33,10 @@ enum class LightFieldPasses {
   kForward,
   // Depth first (colour off, empty shader), then the light-field pass with GL_LEQUAL.
   kDepthPrepass,
-  // A texel pass writes each pixel's atlas and direction texels and depth into a small
-  // G-buffer (RGBA16UI + depth, the viewport's size); a full-screen pass then runs the sum once
-  // per covered pixel and writes colour and depth, depth tested against the target.
+  // A texel pass writes each pixel's atlas texel and depth into a small G-buffer (RG16UI +
+  // depth, the viewport's size); a full-screen pass then finds the pixel's view direction,
+  // runs the sum once per covered pixel and writes colour and depth, depth tested against the
+  // target.
   kDeferred,
 };
 const char* lightfield_passes_name(LightFieldPasses passes) noexcept;
@@ -59,13 +60,16 @@ struct EyeView {
   glm::mat4 projection{1.0f};
 };
 
-// How a texture section lies on the GPU: `tiles_x` x `tiles_y` tiles of `tile_width` x
-// `tile_height` texels; layer l of tile (tx, ty) is array layer (ty * tiles_x + tx) * L + l.
+// How a texture section lies on the GPU: its RGBA8 layers packed four to a 128-bit texel
+// (RGBA32UI: layer 4p + q is word q of packed layer p, R in the low byte), in `tiles_x` x
+// `tiles_y` tiles of `tile_width` x `tile_height` texels; packed layer p of tile (tx, ty) is
+// array layer (ty * tiles_x + tx) * packed_layers + p.
 struct LightFieldTextureLayout {
-  GLuint texture = 0;  // GL_TEXTURE_2D_ARRAY, RGBA8, nearest
+  GLuint texture = 0;  // GL_TEXTURE_2D_ARRAY, RGBA32UI, nearest
   int width = 0;       // the section's full size
   int height = 0;
-  int layers = 0;
+  int layers = 0;         // RGBA8 layers in the asset
+  int packed_layers = 0;  // ceil(layers / 4): RGBA32UI layers per tile
   int tile_width = 0;
   int tile_height = 0;
   int tiles_x = 1;
@@ -114,7 +118,7 @@ class LightFieldRenderer {
   std::int64_t gpu_bytes() const noexcept { return texture_bytes() + buffer_bytes(); }
   std::int64_t texture_bytes() const noexcept;
   std::int64_t buffer_bytes() const noexcept;
-  // kDeferred's G-buffer, 12 bytes per viewport pixel once drawn (0 before, and otherwise).
+  // kDeferred's G-buffer, 8 bytes per viewport pixel once drawn (0 before, and otherwise).
   std::int64_t scratch_bytes() const noexcept;
 
  private:
