@@ -1,0 +1,33 @@
+#pragma once
+// The methods `fovea-flow eval` compares, in table order. Each is a name and a factory that
+// makes an OpticalFlow or says why it cannot (a model file not given, not built yet): those
+// methods still get a row, marked "not available", so tables keep their shape.
+//
+// Adding a method is one entry in flow_methods.cpp: the learned model will be
+//   {"fovea_int8", ..., [&] { return make_learned_flow(options.fovea_int8_model); }}
+// with make_learned_flow() returning its vision::OpticalFlow.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fovea/core/status.h"
+#include "fovea/vision/optical_flow.h"
+
+namespace fovea::flow_tool {
+
+struct FlowMethod {
+  std::string name;         // table row and JSON key
+  std::string description;  // one line for --help
+  std::function<Result<std::unique_ptr<vision::OpticalFlow>>()> make;
+};
+
+struct FlowMethodOptions {
+  std::string fovea_fp32_model;  // --fovea-fp32 PATH
+  std::string fovea_int8_model;  // --fovea-int8 PATH
+};
+
+std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options);
+
+}  // namespace fovea::flow_tool
