@@ -62,6 +62,25 @@ def depth_agreement(model, verts, faces, scene, views, dev, chunk=16384):
                 p90_abs=float(torch.quantile(a[:1 << 24], 0.9)), mean_signed=float(g.mean()))
 
 
+def disparity_vs_reference(verts, faces, ref_verts, ref_faces, scene, views, dev):
+    """LLFF (no masks): per-view coverage and |1/z - 1/z_ref| against a reference mesh (the
+    full-resolution marching-cubes surface, cheap on a CPU where the teacher's rays are not)."""
+    H, W, f = scene["H"], scene["W"], scene["focal"]
+    rows = []
+    for v in views:
+        c2w = torch.as_tensor(scene["c2w"][v], device=dev)
+        z, fid = rasterize(verts, faces, c2w, H, W, f)
+        zr, fr = rasterize(ref_verts, ref_faces, c2w, H, W, f)
+        both = (fid >= 0) & (fr >= 0)
+        e = (1.0 / z[both] - 1.0 / zr[both]).abs()
+        # in pixels of parallax for a 1-unit sideways camera move (disparity * focal)
+        rows.append(dict(view=scene["names"][v], coverage=float((fid >= 0).float().mean()),
+                         ref_coverage=float((fr >= 0).float().mean()), median=float(e.median()),
+                         p90=float(torch.quantile(e, 0.9)), over_0p01=float((e > 0.01).float().mean()),
+                         over_0p05=float((e > 0.05).float().mean())))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
@@ -69,6 +88,7 @@ def main():
     ap.add_argument("--split", default="val")
     ap.add_argument("--teacher", default="", help="optional: also compare depth with the teacher")
     ap.add_argument("--depth-views", type=int, default=10, help="views (evenly spaced) for the depth check")
+    ap.add_argument("--ref-mesh", default="", help="LLFF: compare disparity with this (finer) mesh")
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
@@ -77,6 +97,20 @@ def main():
     verts, faces = read_ply(args.mesh)
     verts, faces = verts.to(dev), faces.to(dev)
     scene = load_scene(args.data, args.split)
+    if args.ref_mesh:
+        rv, rf = read_ply(args.ref_mesh)
+        res = dict(mesh=args.mesh, ref=args.ref_mesh, faces=int(faces.shape[0]), split=args.split)
+        for split in ("train", "test"):
+            sc = load_scene(args.data, split)
+            rows = disparity_vs_reference(verts, faces, rv.to(dev), rf.to(dev), sc, sc["views"], dev)
+            res[split] = dict(per_view=rows, **{key: float(np.mean([r[key] for r in rows])) for key in rows[0] if key != "view"})
+            log("%s (%d tris) vs %s, %s views: coverage %.4f (ref %.4f), disparity gap median %.4f p90 %.4f, "
+                "pixels over 0.01: %.3f, over 0.05: %.3f" % (
+                    args.mesh, res["faces"], args.ref_mesh, split, res[split]["coverage"], res[split]["ref_coverage"],
+                    res[split]["median"], res[split]["p90"], res[split]["over_0p01"], res[split]["over_0p05"]))
+        with open(os.path.join(args.out, "mesh_check_ref.json"), "w") as fh:
+            json.dump(res, fh, indent=1)
+        return
     if "alpha" not in scene:
         raise SystemExit("check_mesh needs alpha masks (nerf_synthetic layout)")
     rows = silhouette_scores(verts, faces, scene, scene["views"], dev,

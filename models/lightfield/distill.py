@@ -88,6 +88,62 @@ def texel_index(x, fid, tri_pos, tri_uv, W, H):
     return j * W + i
 
 
+def texel_of_bary(t, bary, tri_uv, W, H):
+    """Texel read at barycentric point `bary` [n,3] of triangles t [n] (new order)."""
+    st = (bary[..., None] * tri_uv[t]).sum(1)
+    i = torch.floor(st[:, 0] * W).clamp(0, W - 1).long()
+    j = torch.floor(st[:, 1] * H).clamp(0, H - 1).long()
+    return j * W + i
+
+
+def texel_pairs(faces, P, tri_uv, W, H):
+    """Pairs [n,2] of neighbouring texels for the smoothness penalty: (1) inside a triangle, texels
+    read at neighbouring points of a barycentric lattice of step 1/(2P); (2) across every edge two
+    triangles share, the texels each one reads at 1/4, 1/2, 3/4 along it. faces [T,3] (vertex ids),
+    P [T] and tri_uv [T,3,2] in the atlas order. Pairs of one texel with itself are dropped."""
+    dev = faces.device
+    out = []
+    for p in sorted(set(P.tolist())):
+        if p < 2:
+            continue
+        t = torch.nonzero(P == p)[:, 0]
+        n = 2 * p
+        ij = [(i, j) for i in range(n + 1) for j in range(n + 1 - i)]
+        idx = {q: k for k, q in enumerate(ij)}
+        b = torch.tensor([[1 - (i + j) / n, i / n, j / n] for i, j in ij], device=dev, dtype=torch.float32)
+        tex = texel_of_bary(t.repeat_interleave(len(ij)), b.repeat(t.numel(), 1), tri_uv, W, H).view(-1, len(ij))
+        nb = []
+        for (i, j), k in idx.items():
+            for q in ((i + 1, j), (i, j + 1), (i + 1, j - 1)):
+                if q in idx:
+                    nb.append((k, idx[q]))
+        nb = torch.tensor(nb, device=dev)
+        out.append(torch.stack([tex[:, nb[:, 0]].reshape(-1), tex[:, nb[:, 1]].reshape(-1)], -1))
+    T = faces.shape[0]
+    loc = torch.tensor([[0, 1], [1, 2], [2, 0]], device=dev)
+    va, vb = faces[:, loc[:, 0]].reshape(-1), faces[:, loc[:, 1]].reshape(-1)
+    lo, hi = torch.minimum(va, vb), torch.maximum(va, vb)
+    key = lo * (int(faces.max()) + 1) + hi
+    key, perm = key.sort()
+    same = torch.nonzero(key[1:] == key[:-1])[:, 0]
+    e1, e2 = perm[same], perm[same + 1]  # edge slots (face*3 + local edge)
+
+    def side(e, s):
+        f, le = e // 3, e % 3
+        a, b = loc[le, 0], loc[le, 1]
+        bary = torch.zeros(e.numel(), 3, device=dev)
+        a_is_lo = (faces[f, a] < faces[f, b]).float()
+        bary[torch.arange(e.numel(), device=dev), a] = a_is_lo * (1 - s) + (1 - a_is_lo) * s
+        bary[torch.arange(e.numel(), device=dev), b] = a_is_lo * s + (1 - a_is_lo) * (1 - s)
+        return texel_of_bary(f, bary, tri_uv, W, H)
+    for s in (0.25, 0.5, 0.75):
+        out.append(torch.stack([side(e1, s), side(e2, s)], -1))
+    pr = torch.cat(out)
+    pr = pr[pr[:, 0] != pr[:, 1]]
+    pr = torch.stack([pr.min(1)[0], pr.max(1)[0]], -1)
+    return torch.unique(pr, dim=0)
+
+
 # ---- cameras ---------------------------------------------------------------------------------
 
 
@@ -181,6 +237,14 @@ def main():
     ap.add_argument("--dilate", type=float, default=0.0, help="offset vertices outward by this (scene units)")
     ap.add_argument("--drop-unseen", action="store_true", help="drop triangles no view ever hits")
     ap.add_argument("--cache-samples", action="store_true", help="keep the pixel samples on disk for a resume")
+    ap.add_argument("--llff-background", default="black", choices=["black", "mean"],
+                    help="LLFF: colour of pixels no triangle covers (mean = mean colour of the training photos)")
+    ap.add_argument("--smooth", type=float, default=0.0,
+                    help="weight of a smoothness penalty between neighbouring texels (same triangle or across a shared edge)")
+    ap.add_argument("--smooth-batch", type=int, default=1 << 18, help="texel pairs per iteration for --smooth")
+    ap.add_argument("--val-novel", type=int, default=0,
+                    help="extra teacher-rendered novel views (another seed) kept out of training: their PSNR against the "
+                         "teacher is logged, for choosing settings without the held-out photos")
     ap.add_argument("--far-cap", type=float, default=0.0, help="LLFF: pull vertices farther than this toward the origin")
     ap.add_argument("--iters-a", type=int, default=8000)
     ap.add_argument("--iters-b", type=int, default=3000)
@@ -269,6 +333,7 @@ def main():
 
     # ---- samples (cached) -------------------------------------------------------------------
     samples_path = os.path.join(args.out, "samples.pt")
+    val_views = []
     if args.cache_samples and os.path.exists(samples_path):
         S = torch_load(samples_path)
         log("samples: %d from %s" % (S["fid"].numel(), samples_path))
@@ -281,24 +346,31 @@ def main():
             nv = torch_load(cache)
             for c2w, rgb in zip(nv["c2w"], nv["rgb"]):
                 cams.append((c2w, rgb.float().reshape(-1, 3) / 255.0, 0))
-            log("novel views: %d from %s" % (len(nv["c2w"]), cache))
-        elif args.teacher and args.novel > 0:
+            val_views = list(zip(nv.get("val_c2w", []), nv.get("val_rgb", [])))[:args.val_novel]
+            log("novel views: %d (+%d validation) from %s" % (len(nv["c2w"]), len(val_views), cache))
+        elif args.teacher and (args.novel > 0 or args.val_novel > 0):
             from teacher_int8 import load_teacher_any
             teacher = load_teacher_any(args.teacher, dev).eval()
-            poses, imgs = novel_poses(scene, args.novel, args.seed), []
-            for c2w in poses:
+
+            def render(c2w):
                 o, d = pixel_rays(H, Wimg, focal, torch.as_tensor(c2w, device=dev))
                 if not blender:
                     o, d = ndc_rays(H, Wimg, focal, scene["ndc_near"], o, d)
                 rgb = teacher.render_chunked(o, d, 16384, white_bg=blender)["rgb"].cpu()
-                imgs.append((rgb * 255).round().byte())
+                return (rgb * 255).round().byte()
+            poses, imgs = novel_poses(scene, args.novel, args.seed), []
+            for c2w in poses:
+                imgs.append(render(c2w))
                 cams.append((c2w, imgs[-1].float() / 255.0, 0))
+            # validation views: another seed, never trained on
+            vposes = novel_poses(scene, args.val_novel, args.seed + 1000) if args.val_novel > 0 else []
+            val_views = [(c2w, render(c2w)) for c2w in vposes]
             del teacher
             if dev.type == "cuda":
                 torch.cuda.empty_cache()
             if cache:
-                atomic_save(dict(c2w=poses, rgb=imgs), cache)
-            log("teacher rendered %d novel views in %.1f s" % (args.novel, time.time() - t0))
+                atomic_save(dict(c2w=poses, rgb=imgs, val_c2w=[v[0] for v in val_views], val_rgb=[v[1] for v in val_views]), cache)
+            log("teacher rendered %d novel views (+%d validation) in %.1f s" % (args.novel, len(val_views), time.time() - t0))
         fids, xs, dirs, rgbs, src = [], [], [], [], []
         footprint = torch.zeros(T, dtype=torch.int64, device=dev)
         missed = 0
@@ -366,6 +438,17 @@ def main():
     log("texels seen: %d of %d (%.1f%%); median hits per seen texel %d"
         % (int(seen.sum()), used, 100.0 * float(seen.sum()) / max(1, used), int(hits[seen].median()) if seen.any() else 0))
 
+    if args.smooth > 0:
+        t0 = time.time()
+        pairs = texel_pairs(f_d[order], torch.as_tensor(lay["P"], device=dev), tri_uv, W, Ha)
+        log("smoothness: %d neighbouring texel pairs, weight %g, %.1f s" % (pairs.shape[0], args.smooth, time.time() - t0))
+
+    def smooth_loss():
+        if args.smooth <= 0:
+            return 0.0
+        pi = pairs[torch.randint(0, pairs.shape[0], (args.smooth_batch,), device=dev)]
+        return args.smooth * ((F[pi[:, 0]] - F[pi[:, 1]]) ** 2).mean()
+
     # ---- eval views (held-out split), for the log ----------------------------------------------
     ev_scene = load_scene(args.data, "val" if blender else "test", args.downscale)
     ev_views = ev_scene["views"][:args.eval_views] if args.eval_views > 0 else ev_scene["views"]
@@ -373,12 +456,23 @@ def main():
     for v in ev_views:
         hit, fid, x, dd = view_hits(ev_scene["c2w"][v])
         ev.append((hit, texels_of(fid, x), dd, torch.as_tensor(ev_scene["rgb"][v], device=dev).reshape(-1, 3)))
-    bg = torch.ones(3, device=dev) if blender else torch.zeros(3, device=dev)
+    if blender:
+        bg = torch.ones(3, device=dev)
+    elif args.llff_background == "mean":
+        bg = torch.as_tensor(np.stack([scene["rgb"][v] for v in scene["views"]]).reshape(-1, 3).mean(0), device=dev).float()
+        log("background colour (mean of the training photos): %s" % [round(float(x), 4) for x in bg])
+    else:
+        bg = torch.zeros(3, device=dev)
 
-    def evaluate(colour_fn):
+    vv = []
+    for c2w, rgb in val_views:
+        hit, fid, x, dd = view_hits(c2w)
+        vv.append((hit, texels_of(fid, x), dd, rgb.to(dev).float().reshape(-1, 3) / 255.0))
+
+    def evaluate(colour_fn, views=None):
         ps = []
         with torch.no_grad():
-            for hit, tx, dd, gt in ev:
+            for hit, tx, dd, gt in (ev if views is None else views):
                 img = bg.expand(H * Wimg, 3).clone()
                 img[hit] = colour_fn(tx, dd)
                 ps.append(psnr(((img - gt) ** 2).mean().item()))
@@ -433,14 +527,17 @@ def main():
                 g["lr"] = base * (0.1 ** frac)
             idx = torch.randint(0, n_s, (args.batch,), device=dev)
             pred = colour_float(s_tex[idx], s_dir[idx])
-            loss = ((pred - s_rgb[idx]) ** 2 * s_w[idx, None]).mean()
+            mse = ((pred - s_rgb[idx]) ** 2 * s_w[idx, None]).mean()
+            sm = smooth_loss()
+            loss = mse + sm
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             it += 1
             if it % args.log_every == 0 or it == args.iters_a:
-                log("A it %d loss %.6f (train psnr ~%.2f) lr %.2e %.1f it/s" % (it, loss.item(), psnr(loss.item()),
-                                                                                opt.param_groups[0]["lr"], (it - it0) / (time.time() - t0)))
+                log("A it %d loss %.6f (train psnr ~%.2f) lr %.2e %.1f it/s%s" % (
+                    it, mse.item(), psnr(mse.item()), opt.param_groups[0]["lr"], (it - it0) / (time.time() - t0),
+                    " smooth term %.6f" % float(sm.detach()) if args.smooth > 0 else ""))
             if it % args.ckpt_every == 0:
                 save("A", it, opt)
             if out_of_time():
@@ -450,6 +547,8 @@ def main():
         bias.requires_grad_(False)
         timing["stage_a_s"] = time.time() - t0
         p_a = evaluate(colour_float)
+        if vv:
+            log("stage A: validation novel views (teacher, never trained on) PSNR %.3f dB" % evaluate(colour_float, vv))
         log("stage A done: %d iterations, %.1f s; held-out PSNR (float, MLP beta) %.3f dB" % (it, timing["stage_a_s"], p_a))
         # unseen texels -> channel median (never drawn; compresses well)
         med = F[seen].median(0)[0]
@@ -510,13 +609,15 @@ def main():
                 g["lr"] = base * (0.1 ** frac)
             idx = torch.randint(0, n_s, (args.batch,), device=dev)
             pred = colour_grid(s_tex[idx], s_dtex[idx])
-            loss = ((pred - s_rgb[idx]) ** 2 * s_w[idx, None]).mean()
+            mse = ((pred - s_rgb[idx]) ** 2 * s_w[idx, None]).mean()
+            sm = smooth_loss()
+            loss = mse + sm
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             it += 1
             if it % args.log_every == 0 or it == args.iters_b:
-                log("B it %d loss %.6f (train psnr ~%.2f) %.1f it/s" % (it, loss.item(), psnr(loss.item()), (it - it0) / (time.time() - t0)))
+                log("B it %d loss %.6f (train psnr ~%.2f) %.1f it/s" % (it, mse.item(), psnr(mse.item()), (it - it0) / (time.time() - t0)))
             if it % args.ckpt_every == 0:
                 save("B", it, opt)
             if time.time() > deadline - 0.5 * reserve:
@@ -530,6 +631,9 @@ def main():
         save(stage, it, None)
 
     p_q = evaluate(lambda tx, dd: colour_grid(tx, oct_texel_torch(dd, R, N), quant=True))
+    p_val = evaluate(lambda tx, dd: colour_grid(tx, oct_texel_torch(dd, R, N), quant=True), vv) if vv else None
+    if vv:
+        log("8-bit model: validation novel views (teacher, never trained on) PSNR %.3f dB over %d views" % (p_val, len(vv)))
     log("8-bit model (training-time tensors): held-out PSNR %.3f dB" % p_q)
 
     # ---- export ------------------------------------------------------------------------------
@@ -561,7 +665,7 @@ def main():
     nbytes = write_asset(asset_path, name=name, k=k, positions=pos, uvs=uvs, triangles=np.arange(3 * T).reshape(T, 3),
                          atlas=pack_layers(fb, Ha, W), atlas_lo=flo, atlas_hi=fhi,
                          dirmap=pack_layers(bb, N, N), dir_lo=blo, dir_hi=bhi, bias=bias.cpu().numpy(),
-                         background=(1.0, 1.0, 1.0, 1.0) if blender else (0.0, 0.0, 0.0, 1.0), dir_frame=DIR_FRAME,
+                         background=(1.0, 1.0, 1.0, 1.0) if blender else tuple(float(x) for x in bg.cpu()) + (1.0,), dir_frame=DIR_FRAME,
                          camera=cam, description="%s light field, k=%d, Re-ReND-style bake of fovea" % (name, k),
                          provenance=prov, patch=int(lay["P"].max()))
     timing["export_s"] = time.time() - t0
@@ -569,7 +673,7 @@ def main():
     gpu = 3 * k * W * Ha + k * N * N + 3 * T * 20 + 12 * T
     res = dict(name=name, asset=asset_path, file_bytes=nbytes, triangles=T, k=k, patch=args.patch,
                patch_hist={p: int(hist[p]) for p in range(1, len(hist)) if hist[p]}, texels_in_patches=used, atlas=[W, Ha],
-               dir_res=N, gpu_bytes_with_index=gpu, psnr_heldout_training_tensors=p_q, eval_views=len(ev), timing=timing)
+               dir_res=N, gpu_bytes_with_index=gpu, psnr_heldout_training_tensors=p_q, psnr_val_novel=p_val, val_novel_views=len(vv), eval_views=len(ev), timing=timing)
     with open(os.path.join(args.out, "distill.json"), "w") as f:
         json.dump(res, f, indent=1)
     log("wrote %s: %.2f MB; GPU %.2f MB; %s" % (asset_path, nbytes / 1e6, gpu / 1e6, json.dumps(timing)))
