@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""Trains FlowNet on synthetic pairs made on the fly (synth.py), resumable, cut by wall clock.
+
+    python3 models/flow/train.py --carry CARRY --run RUN [--max-minutes 9] [--total-steps 15000]
+
+RUN/last.pt is written every --ckpt-minutes and at the end; a run restarts from it (model,
+AdamW state, step, best). RUN/best.pt is the best held-out EPE so far. RUN/train_log.txt gets one
+line per --log-every steps (loss, EPE, lr, pairs/s) and one per validation. The learning rate
+is a function of the step only (linear warm-up, then cosine to 2% at --total-steps), so
+--total-steps may be changed on resume. Batch i of step s uses seeds seed*1e9 + s*batch + i:
+the data stream continues exactly where it stopped. The held-out set is 96 fixed pairs
+(seeds from 900,000,000) at the training crop size, reported overall and per motion regime.
+
+Loss: EPE of the output upsampled (bilinear, half-pixel) to full crop resolution, plus the
+per-level EPEs (ground truth average-pooled to the level, in full-resolution pixels) weighted
+0.05, 0.1, 0.2, 0.4 from 1/32 to 1/4. `--robust` switches to (|d| + 0.01)^0.4 (PWC-Net's
+fine-tuning loss), for a last phase.
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from network import LEVELS, FlowNet, count, pack_pair, resize  # noqa: E402
+from synth import TextureBank, make_batch  # noqa: E402
+
+LEVEL_W = {5: 0.05, 4: 0.1, 3: 0.2, 2: 0.4}
+
+
+def lr_at(step, a):
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    p = min(1.0, (step - a.warmup) / max(1, a.total_steps - a.warmup))
+    return a.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def epe_map(pred, gt):
+    return torch.sqrt(((pred - gt) ** 2).sum(1) + 1e-8)
+
+
+def losses(net, batch, robust=False):
+    x = pack_pair(batch["img1"], batch["img2"])
+    gt = batch["flow"]
+    H, W = gt.shape[2:]
+    out, flows = net(x)
+    full = resize(out.float(), H, W)
+    e = epe_map(full, gt)
+    f = (lambda d: (d + 0.01) ** 0.4) if robust else (lambda d: d)
+    loss = f(e).mean()
+    for l in LEVELS:
+        s = 2 ** l
+        gl = F.avg_pool2d(gt, s)
+        loss = loss + LEVEL_W[l] * f(epe_map(flows[l].float() * s, gl)).mean()
+    return loss, e.detach()
+
+
+def save(path, obj):
+    torch.save(obj, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--carry", default=".work/flow/carry")
+    ap.add_argument("--run", default=".work/flow/run")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--crop", default="384x768", help="HxW, multiples of 32")
+    ap.add_argument("--total-steps", type=int, default=15000)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--wd", type=float, default=1e-4)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--max-minutes", type=float, default=9.0)
+    ap.add_argument("--ckpt-minutes", type=float, default=2.0)
+    ap.add_argument("--val-every", type=int, default=1000)
+    ap.add_argument("--val-count", type=int, default=96)
+    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--robust", action="store_true")
+    ap.add_argument("--amp", choices=["bf16", "none"], default="bf16")
+    ap.add_argument("--textures", type=int, default=0, help="use at most N textures (smoke runs)")
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    t_start = time.time()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    os.makedirs(a.run, exist_ok=True)
+    log_f = open(os.path.join(a.run, "train_log.txt"), "a")
+
+    def log(s):
+        print(s, flush=True)
+        log_f.write(s + "\n")
+        log_f.flush()
+
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    H, W = map(int, a.crop.split("x"))
+    assert H % 32 == 0 and W % 32 == 0
+    bank = TextureBank(a.carry, dev, limit=a.textures or None)
+    net = FlowNet().to(dev)
+    opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.wd)
+    step, best = 0, float("inf")
+    last = os.path.join(a.run, "last.pt")
+    if os.path.exists(last):
+        ck = torch.load(last, map_location=dev)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, best = ck["step"], ck["best"]
+        log(f"# resumed from {last} at step {step} (best val EPE {best:.3f})")
+    else:
+        params, macs, corr, _ = count(FlowNet())
+        log(f"# FlowNet: {params} parameters, {macs / 1e9:.3f} GMAC conv + {corr / 1e6:.1f} M correlation at 448x1024")
+    log(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
+        f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
+        f"total steps {a.total_steps}, lr {a.lr}, robust {a.robust}")
+
+    val_seeds = list(range(900_000_000, 900_000_000 + a.val_count))
+    val = []
+    with torch.no_grad():
+        for i in range(0, len(val_seeds), 8):
+            val.append(make_batch(bank, val_seeds[i:i + 8], H, W))
+
+    def validate():
+        net.eval()
+        tot = {"all": [], "small": [], "large": [], "zero": []}
+        with torch.no_grad():
+            for b in val:
+                out, _ = net(pack_pair(b["img1"], b["img2"]))
+                e = epe_map(resize(out.float(), H, W), b["flow"]).mean((1, 2))
+                z = b["flow"].norm(dim=1).mean((1, 2))
+                for i, r in enumerate(b["regime"]):
+                    tot["all"].append(e[i].item())
+                    tot[r].append(e[i].item())
+                    tot["zero"].append(z[i].item())
+        net.train()
+        return {k: sum(v) / max(1, len(v)) for k, v in tot.items()}
+
+    autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.amp == "bf16" and dev.type == "cuda")
+    net.train()
+    t_ckpt = time.time()
+    t_log, n_log, loss_sum, epe_sum, synth_t = time.time(), 0, 0.0, 0.0, 0.0
+    done_reason = "total steps reached"
+    while step < a.total_steps:
+        if (time.time() - t_start) / 60 > a.max_minutes:
+            done_reason = f"--max-minutes {a.max_minutes} reached"
+            break
+        for gparam in opt.param_groups:
+            gparam["lr"] = lr_at(step, a)
+        t0 = time.time()
+        with torch.no_grad():
+            seeds = [a.seed * 1_000_000_000 + step * a.batch + i for i in range(a.batch)]
+            batch = make_batch(bank, seeds, H, W)
+        synth_t += time.time() - t0
+        with autocast:
+            loss, e = losses(net, batch, a.robust)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        step += 1
+        n_log += 1
+        loss_sum += loss.item()
+        epe_sum += e.mean().item()
+        if step % a.log_every == 0:
+            dt = time.time() - t_log
+            log(f"step {step} loss {loss_sum / n_log:.4f} epe {epe_sum / n_log:.3f} lr {lr_at(step, a):.2e} "
+                f"pairs/s {n_log * a.batch / dt:.1f} synth {100 * synth_t / dt:.0f}%")
+            t_log, n_log, loss_sum, epe_sum, synth_t = time.time(), 0, 0.0, 0.0, 0.0
+        if step % a.val_every == 0 or step == a.total_steps:
+            v = validate()
+            improved = v["all"] < best
+            best = min(best, v["all"])
+            log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} "
+                f"(zero flow {v['zero']:.3f}){' best' if improved else ''}")
+            if improved:
+                save(os.path.join(a.run, "best.pt"), {"model": net.state_dict(), "step": step, "val": v})
+        if time.time() - t_ckpt > a.ckpt_minutes * 60:
+            save(last, {"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best})
+            t_ckpt = time.time()
+    v = validate()
+    if v["all"] < best:
+        best = v["all"]
+        save(os.path.join(a.run, "best.pt"), {"model": net.state_dict(), "step": step, "val": v})
+    save(last, {"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best})
+    log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} (zero flow {v['zero']:.3f})")
+    log(f"# stopped at step {step}: {done_reason}; {(time.time() - t_start) / 60:.1f} min; best val EPE {best:.3f}")
+
+
+if __name__ == "__main__":
+    main()
