@@ -1,6 +1,7 @@
 #include "fovea/render/lightfield_renderer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -54,26 +55,49 @@ Result<ShaderProgram> build_program(std::string_view vertex, std::string_view fr
                               *fragment_source);
 }
 
-// Uploads a texture section as one GL_TEXTURE_2D_ARRAY of RGBA32UI texels, split into tiles
-// when a side exceeds `max_side`. Four RGBA8 layers go into one 128-bit texel (layer 4p + q is
-// word q of packed layer p, its R in the low byte), so the shader's texelFetch brings 16
-// features instead of 4: for k = 32, 6 + 2 fetches a pixel instead of 24 + 8. Tile t's packed
-// layer p is array layer t * P + p, with P = ceil(L / 4); a missing last layer is zero.
+// The block of packed texels that one texel of a section becomes: `packed` RGBA32UI texels
+// (four RGBA8 layers each) side by side in one texture, so a pixel's fetches share cache lines
+// instead of reading `packed` array layers that lie a layer's size apart. Blocks two texels high
+// (P / 2 x 2, or one column of P where P is odd), as NVIDIA's block-linear layout keeps a
+// 16-byte texel and the one below it in one 32-byte sector. Measured on an H100 with lego
+// (k = 32; atlas 573 x 567, all of it fits in L2), 3 x 2, 1 x 6 and 6 x 1 blocks and the array
+// layers before them all took the same time within 1%, as did llvmpipe: the shader's arithmetic
+// and the passes' clears, not the layout, set its cost there.
+LightFieldBlock default_block(int packed) {
+  if (packed % 2 == 0) return {packed / 2, 2};
+  return {1, packed};
+}
+
+// Uploads a texture section as one GL_TEXTURE_2D_ARRAY of RGBA32UI texels. Four RGBA8 layers go
+// into one 128-bit texel (layer 4p + q is word q of packed texel p, its R in the low byte), so a
+// texelFetch brings 16 features instead of 4; the P = ceil(L / 4) packed texels of one section
+// texel lie in a block (`block`, packed texel p at (p % width, p / width)). A section wider or
+// higher than `max_side` in blocks is split into tiles of whole blocks, one array layer each; a
+// missing last layer, and block places past P, are zero.
 Result<LightFieldTextureLayout> upload_texture(const LightFieldTexture& texture, int max_side,
                                                int max_layers, const char* what,
-                                               std::int64_t& bytes) {
+                                               LightFieldBlock block, std::int64_t& bytes) {
   LightFieldTextureLayout layout;
   layout.width = texture.width;
   layout.height = texture.height;
   layout.layers = texture.layers;
   layout.packed_layers = (texture.layers + 3) / 4;
-  layout.tiles_x = (texture.width + max_side - 1) / max_side;
-  layout.tiles_y = (texture.height + max_side - 1) / max_side;
-  // Even tiles waste the least: a 3000-texel side in 2048 limits becomes two 1500s.
+  if (block.width < 1 || block.height < 1 || block.width * block.height < layout.packed_layers)
+    block = default_block(layout.packed_layers);
+  layout.block = block;
+  if (block.width > max_side || block.height > max_side)
+    return Status(ErrorCode::kUnavailable,
+                  std::string(what) + "'s blocks of " + std::to_string(block.width) + "x" +
+                      std::to_string(block.height) + " packed texels do not fit in tiles of " +
+                      std::to_string(max_side));
+  // Texels of the section per tile side, at most; even tiles waste the least: a 3000-texel side
+  // in 2048 limits becomes two 1500s.
+  const int across = max_side / block.width, down = max_side / block.height;
+  layout.tiles_x = (texture.width + across - 1) / across;
+  layout.tiles_y = (texture.height + down - 1) / down;
   layout.tile_width = (texture.width + layout.tiles_x - 1) / layout.tiles_x;
   layout.tile_height = (texture.height + layout.tiles_y - 1) / layout.tiles_y;
-  const std::int64_t total_layers =
-      std::int64_t{layout.tiles_x} * layout.tiles_y * layout.packed_layers;
+  const std::int64_t total_layers = std::int64_t{layout.tiles_x} * layout.tiles_y;
   if (total_layers > max_layers)
     return Status(ErrorCode::kUnavailable,
                   std::string(what) + " of " + std::to_string(texture.width) + "x" +
@@ -81,10 +105,12 @@ Result<LightFieldTextureLayout> upload_texture(const LightFieldTexture& texture,
                       " needs " + std::to_string(total_layers) + " array layers in tiles of " +
                       std::to_string(max_side) + ", above this context's " +
                       std::to_string(max_layers) + " (GL_MAX_ARRAY_TEXTURE_LAYERS)");
+  const int stored_width = layout.tile_width * block.width;
+  const int stored_height = layout.tile_height * block.height;
   drain_gl_errors();
   glGenTextures(1, &layout.texture);
   glBindTexture(GL_TEXTURE_2D_ARRAY, layout.texture);
-  glTexStorage3D(GL_TEXTURE_2D_ARRAY, 1, GL_RGBA32UI, layout.tile_width, layout.tile_height,
+  glTexStorage3D(GL_TEXTURE_2D_ARRAY, 1, GL_RGBA32UI, stored_width, stored_height,
                  static_cast<GLsizei>(total_layers));
   // Integer textures are never filtered; nearest keeps the texture complete.
   glTexParameteri(GL_TEXTURE_2D_ARRAY, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
@@ -92,34 +118,43 @@ Result<LightFieldTextureLayout> upload_texture(const LightFieldTexture& texture,
   glTexParameteri(GL_TEXTURE_2D_ARRAY, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
   glTexParameteri(GL_TEXTURE_2D_ARRAY, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
-  // One tile's packed layer at a time: 16 bytes a texel.
-  std::vector<std::uint32_t> packed(std::size_t{4} * layout.tile_width * layout.tile_height);
+  // A strip of a tile's rows at a time (16 bytes a texel, about 16 MB at most).
+  const int strip_rows =
+      std::clamp<int>(static_cast<int>((std::int64_t{1} << 20) /
+                                       (std::int64_t{stored_width} * block.height)),
+                      1, layout.tile_height);
+  std::vector<std::uint32_t> packed(std::size_t{4} * stored_width * block.height * strip_rows);
   for (int ty = 0; ty < layout.tiles_y; ++ty)
     for (int tx = 0; tx < layout.tiles_x; ++tx) {
       const int x0 = tx * layout.tile_width, y0 = ty * layout.tile_height;
       const int w = std::min(layout.tile_width, texture.width - x0);
       const int h = std::min(layout.tile_height, texture.height - y0);
       const int tile = ty * layout.tiles_x + tx;
-      for (int p = 0; p < layout.packed_layers; ++p) {
-        for (int q = 0; q < 4; ++q) {
-          const int layer = 4 * p + q;
-          for (int j = 0; j < h; ++j)
-            for (int i = 0; i < w; ++i) {
-              std::uint32_t word = 0;
-              if (layer < texture.layers) {
-                const std::uint8_t* rgba = texture.texel(layer, x0 + i, y0 + j);
-                word = std::uint32_t{rgba[0]} | std::uint32_t{rgba[1]} << 8 |
-                       std::uint32_t{rgba[2]} << 16 | std::uint32_t{rgba[3]} << 24;
+      const int row_words = 4 * w * block.width;
+      for (int j0 = 0; j0 < h; j0 += strip_rows) {
+        const int rows = std::min(strip_rows, h - j0);
+        std::fill(packed.begin(), packed.end(), 0u);
+        for (int j = 0; j < rows; ++j)
+          for (int i = 0; i < w; ++i)
+            for (int p = 0; p < layout.packed_layers; ++p) {
+              const int bx = i * block.width + p % block.width;
+              const int by = j * block.height + p / block.width;
+              std::uint32_t* out =
+                  &packed[static_cast<std::size_t>(by) * row_words + std::size_t{4} * bx];
+              for (int q = 0; q < 4; ++q) {
+                const int layer = 4 * p + q;
+                if (layer >= texture.layers) break;
+                const std::uint8_t* rgba = texture.texel(layer, x0 + i, y0 + j0 + j);
+                out[q] = std::uint32_t{rgba[0]} | std::uint32_t{rgba[1]} << 8 |
+                         std::uint32_t{rgba[2]} << 16 | std::uint32_t{rgba[3]} << 24;
               }
-              packed[4 * (static_cast<std::size_t>(j) * w + i) + q] = word;
             }
-        }
-        glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, 0, tile * layout.packed_layers + p, w, h, 1,
-                        GL_RGBA_INTEGER, GL_UNSIGNED_INT, packed.data());
+        glTexSubImage3D(GL_TEXTURE_2D_ARRAY, 0, 0, j0 * block.height, tile, w * block.width,
+                        rows * block.height, 1, GL_RGBA_INTEGER, GL_UNSIGNED_INT, packed.data());
       }
     }
   glBindTexture(GL_TEXTURE_2D_ARRAY, 0);
-  bytes += std::int64_t{layout.tile_width} * layout.tile_height * 16 * total_layers;
+  bytes += std::int64_t{stored_width} * stored_height * 16 * total_layers;
   const Status uploaded = check_gl_error((std::string("uploading the ") + what).c_str());
   if (!uploaded) {
     glDeleteTextures(1, &layout.texture);
@@ -177,14 +212,25 @@ std::string glsl_vec4_array(const char* name, const std::vector<float>& values) 
 // GLSL constants, inserted before the shaders' own text. Uniforms would work too, but
 // llvmpipe loads a uniform again at every use in every pixel block: in a full-screen test at
 // 800x800, 8 packed fetches took 6 ms of CPU, dequantising their 32 vec4s with uniform ranges
-// 40 ms more and with constant ranges 3 ms more. The ranges are lo and (hi - lo) / 255 per
-// channel, as the shader multiplies the integer byte.
+// 40 ms more and with constant ranges 3 ms more. The ranges are an offset and (hi - lo) / 255
+// per channel (below).
 std::string asset_constants(const LightFieldAsset& asset, const LightFieldTextureLayout& atlas,
                             const LightFieldTextureLayout& directions) {
+  // The shader reads each byte q as the half float 1024 + q (see unpack_bytes), so it takes
+  // lo - 1024 s as the offset: lo + s q = (lo - 1024 s) + s (1024 + q), s = (hi - lo) / 255.
+  // The offset's rounding (half an ulp of about 1024 s) is below 1e-4 of a step.
   auto scales = [](const LightFieldTexture& texture) {
     std::vector<float> scale(texture.lo.size());
-    for (size_t q = 0; q < scale.size(); ++q) scale[q] = (texture.hi[q] - texture.lo[q]) / 255.0f;
+    for (size_t q = 0; q < scale.size(); ++q)
+      scale[q] = static_cast<float>((double(texture.hi[q]) - texture.lo[q]) / 255.0);
     return scale;
+  };
+  auto offsets = [](const LightFieldTexture& texture) {
+    std::vector<float> offset(texture.lo.size());
+    for (size_t q = 0; q < offset.size(); ++q)
+      offset[q] = static_cast<float>(double(texture.lo[q]) -
+                                     (double(texture.hi[q]) - texture.lo[q]) / 255.0 * 1024.0);
+    return offset;
   };
   auto ivec3_of = [](const LightFieldTextureLayout& layout) {
     return "ivec3(" + std::to_string(layout.tile_width) + ", " +
@@ -192,9 +238,9 @@ std::string asset_constants(const LightFieldAsset& asset, const LightFieldTextur
   };
   const glm::mat3 frame = asset.direction_frame();
   std::string text = "#define LF_CONSTANTS 1\n";
-  text += glsl_vec4_array("lf_atlas_lo", asset.atlas.lo);
+  text += glsl_vec4_array("lf_atlas_lo", offsets(asset.atlas));
   text += glsl_vec4_array("lf_atlas_scale", scales(asset.atlas));
-  text += glsl_vec4_array("lf_directions_lo", asset.direction_map.lo);
+  text += glsl_vec4_array("lf_directions_lo", offsets(asset.direction_map));
   text += glsl_vec4_array("lf_directions_scale", scales(asset.direction_map));
   text += "const highp vec3 lf_bias = vec3(" + glsl_float(asset.bias.x) + ", " +
           glsl_float(asset.bias.y) + ", " + glsl_float(asset.bias.z) + ");\n";
@@ -254,6 +300,59 @@ struct Cluster {
   glm::vec3 hi{0.0f};
 };
 constexpr int kClusterTriangles = 512;
+
+// The rectangle of a width x height viewport (x, y, width, height, in its pixels) that holds
+// every pixel the clusters can cover under `view_projection`: their boxes' corners projected,
+// a pixel wider each side, clamped. The whole viewport where a box reaches to or behind the
+// eye's plane (w <= 0 there); false where no box is in view.
+bool mesh_rectangle(const std::vector<Cluster>& clusters, const glm::mat4& view_projection,
+                    int width, int height, int rect[4]) {
+  float lo_x = 2.0f, lo_y = 2.0f, hi_x = -2.0f, hi_y = -2.0f;
+  for (const Cluster& cluster : clusters) {
+    float box_lo_x = 2.0f, box_lo_y = 2.0f, box_hi_x = -2.0f, box_hi_y = -2.0f;
+    bool behind = false;
+    for (int corner = 0; corner < 8 && !behind; ++corner) {
+      const glm::vec4 p(corner & 1 ? cluster.hi.x : cluster.lo.x,
+                        corner & 2 ? cluster.hi.y : cluster.lo.y,
+                        corner & 4 ? cluster.hi.z : cluster.lo.z, 1.0f);
+      const glm::vec4 clip = view_projection * p;
+      if (!(clip.w > 1e-6f * (std::abs(clip.x) + std::abs(clip.y)))) {
+        behind = true;
+        break;
+      }
+      const float x = clip.x / clip.w, y = clip.y / clip.w;
+      box_lo_x = std::min(box_lo_x, x);
+      box_lo_y = std::min(box_lo_y, y);
+      box_hi_x = std::max(box_hi_x, x);
+      box_hi_y = std::max(box_hi_y, y);
+    }
+    if (behind) {
+      rect[0] = rect[1] = 0;
+      rect[2] = width;
+      rect[3] = height;
+      return true;
+    }
+    // Boxes wholly off screen add nothing.
+    if (box_hi_x < -1.0f || box_lo_x > 1.0f || box_hi_y < -1.0f || box_lo_y > 1.0f) continue;
+    lo_x = std::min(lo_x, box_lo_x);
+    lo_y = std::min(lo_y, box_lo_y);
+    hi_x = std::max(hi_x, box_hi_x);
+    hi_y = std::max(hi_y, box_hi_y);
+  }
+  if (hi_x < lo_x || hi_y < lo_y) return false;
+  auto to_pixels = [](float ndc, int size) {
+    return (static_cast<double>(std::clamp(ndc, -1.0f, 1.0f)) * 0.5 + 0.5) * size;
+  };
+  const int x0 = std::max(0, static_cast<int>(std::floor(to_pixels(lo_x, width))) - 1);
+  const int y0 = std::max(0, static_cast<int>(std::floor(to_pixels(lo_y, height))) - 1);
+  const int x1 = std::min(width, static_cast<int>(std::ceil(to_pixels(hi_x, width))) + 1);
+  const int y1 = std::min(height, static_cast<int>(std::ceil(to_pixels(hi_y, height))) + 1);
+  rect[0] = x0;
+  rect[1] = y0;
+  rect[2] = std::max(0, x1 - x0);
+  rect[3] = std::max(0, y1 - y0);
+  return rect[2] > 0 && rect[3] > 0;
+}
 
 void set_depth_state(GLenum function) {
   glEnable(GL_DEPTH_TEST);
@@ -385,11 +484,12 @@ Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
   s.background = asset.background;
 
   std::int64_t texture_bytes = 0;
-  auto atlas = upload_texture(asset.atlas, side, max_layers, "position atlas", texture_bytes);
+  auto atlas = upload_texture(asset.atlas, side, max_layers, "position atlas", options.atlas_block,
+                              texture_bytes);
   if (!atlas) return atlas.status().with_context("light-field renderer");
   s.atlas = *atlas;
-  auto directions =
-      upload_texture(asset.direction_map, side, max_layers, "direction map", texture_bytes);
+  auto directions = upload_texture(asset.direction_map, side, max_layers, "direction map",
+                                   options.direction_block, texture_bytes);
   if (!directions) return directions.status().with_context("light-field renderer");
   s.directions = *directions;
   s.texture_bytes = texture_bytes;
@@ -461,10 +561,17 @@ Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
   ledger.add(GpuResourceKind::kBuffer, s.buffer_bytes);
   FOVEA_RETURN_IF_ERROR(check_gl_error("uploading the light-field mesh"));
 
+  auto define = [](const char* name, int value) {
+    return "#define " + std::string(name) + " " + std::to_string(value) + "\n";
+  };
   const std::string defines =
-      "#define LF_K4 " + std::to_string(asset.k / 4) + "\n#define LF_ATLAS_TILED " +
-      (s.atlas.tiled() ? "1" : "0") + "\n#define LF_DIRECTIONS_TILED " +
-      (s.directions.tiled() ? "1" : "0") + "\n" + asset_constants(asset, s.atlas, s.directions);
+      define("LF_K4", asset.k / 4) + define("LF_ATLAS_TILED", s.atlas.tiled()) +
+      define("LF_DIRECTIONS_TILED", s.directions.tiled()) +
+      define("LF_ATLAS_BLOCK_WIDTH", s.atlas.block.width) +
+      define("LF_ATLAS_BLOCK_HEIGHT", s.atlas.block.height) +
+      define("LF_DIRECTIONS_BLOCK_WIDTH", s.directions.block.width) +
+      define("LF_DIRECTIONS_BLOCK_HEIGHT", s.directions.block.height) +
+      asset_constants(asset, s.atlas, s.directions);
   auto program = [&](const char* vertex, const char* fragment, int pass,
                      ShaderProgram& out) -> Status {
     auto built =
@@ -592,18 +699,30 @@ void LightFieldRenderer::draw(const glm::mat4& view, const glm::mat4& projection
     glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &draw_framebuffer);
     glGetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read_framebuffer);
     if (viewport[2] > 0 && viewport[3] > 0 && s.ensure_gbuffer(viewport[2], viewport[3])) {
+      // The caller's scissor state, restored at the end.
+      const GLboolean scissor_was_on = glIsEnabled(GL_SCISSOR_TEST);
+      GLint scissor_box[4] = {};
+      glGetIntegerv(GL_SCISSOR_BOX, scissor_box);
+      // The G-buffer's rectangle that the mesh can cover (G-buffer pixels).
+      int rect[4] = {0, 0, viewport[2], viewport[3]};
+      if (!mesh_rectangle(s.clusters, view_projection, viewport[2], viewport[3], rect))
+        rect[2] = rect[3] = 0;
       // Texel pass: the nearest surface's texels and depth, per pixel.
       glBindFramebuffer(GL_FRAMEBUFFER, s.gbuffer_framebuffer);
       glViewport(0, 0, viewport[2], viewport[3]);
-      static constexpr GLuint kEmpty[4] = {0, 0, 0, 0};
+      glEnable(GL_SCISSOR_TEST);
+      glScissor(rect[0], rect[1], rect[2], rect[3]);
+      // Only depth is cleared, and only in the rectangle: the resolve reads depth 1 (which
+      // GL_LESS never writes) as no surface, and leaves the texels there unread. (On the H100,
+      // clearing the RG16UI texels took 0.04-0.12 ms a frame, a whole-viewport depth clear
+      // 0.01-0.07 ms more than the rectangle's.)
       static constexpr GLfloat kFar = 1.0f;
       glColorMask(GL_TRUE, GL_TRUE, GL_TRUE, GL_TRUE);
       glDepthMask(GL_TRUE);
-      glClearBufferuiv(GL_COLOR, 0, kEmpty);
       glClearBufferfv(GL_DEPTH, 0, &kFar);
       set_depth_state(GL_LESS);
       set_view(s.texel_pass, view_projection, eye);
-      draw_mesh(eye);
+      if (rect[2] > 0 && rect[3] > 0) draw_mesh(eye);
       // Resolve: the light-field sum once per covered pixel, depth tested against the target.
       glBindFramebuffer(GL_DRAW_FRAMEBUFFER, static_cast<GLuint>(draw_framebuffer));
       glBindFramebuffer(GL_READ_FRAMEBUFFER, static_cast<GLuint>(read_framebuffer));
@@ -624,9 +743,23 @@ void LightFieldRenderer::draw(const glm::mat4& view, const glm::mat4& projection
       glActiveTexture(GL_TEXTURE3);
       glBindTexture(GL_TEXTURE_2D, s.gbuffer_depth);
       glActiveTexture(GL_TEXTURE0);
-      glBindVertexArray(s.empty_vertex_array);
-      glDrawArrays(GL_TRIANGLES, 0, 3);
-      glBindVertexArray(0);
+      // The same rectangle in the target, within the caller's scissor box if it has one on.
+      int x0 = viewport[0] + rect[0], y0 = viewport[1] + rect[1];
+      int x1 = x0 + rect[2], y1 = y0 + rect[3];
+      if (scissor_was_on) {
+        x0 = std::max(x0, scissor_box[0]);
+        y0 = std::max(y0, scissor_box[1]);
+        x1 = std::min(x1, scissor_box[0] + scissor_box[2]);
+        y1 = std::min(y1, scissor_box[1] + scissor_box[3]);
+      }
+      if (x1 > x0 && y1 > y0) {
+        glScissor(x0, y0, x1 - x0, y1 - y0);
+        glBindVertexArray(s.empty_vertex_array);
+        glDrawArrays(GL_TRIANGLES, 0, 3);
+        glBindVertexArray(0);
+      }
+      glScissor(scissor_box[0], scissor_box[1], scissor_box[2], scissor_box[3]);
+      if (!scissor_was_on) glDisable(GL_SCISSOR_TEST);
       return;
     }
     // No usable G-buffer (an empty viewport, an incomplete framebuffer): draw forward.

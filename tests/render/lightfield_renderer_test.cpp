@@ -207,6 +207,34 @@ TEST_CASE("lightfield renderer: deferred draws into any viewport of the bound fr
     }
   CHECK(light_field > 1000);
   CHECK(mismatched == 0);
+  // The renderer scissors its passes to the mesh's rectangle and leaves the caller's scissor
+  // state as it was; with the caller's scissor on, nothing outside its box changes.
+  CHECK_FALSE(glIsEnabled(GL_SCISSOR_TEST));
+  glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT);
+  glEnable(GL_SCISSOR_TEST);
+  glScissor(128, 0, 64, 112);
+  renderer.draw(camera.view(), camera.projection(0.1, 20.0));
+  GLint box[4];
+  glGetIntegerv(GL_SCISSOR_BOX, box);
+  CHECK(glIsEnabled(GL_SCISSOR_TEST));
+  CHECK((box[0] == 128 && box[1] == 0 && box[2] == 64 && box[3] == 112));
+  glDisable(GL_SCISSOR_TEST);
+  const ImageRgba8 scissored = target->read_back();
+  int inside = 0, outside_changed = 0;
+  for (int y = 0; y < 112; ++y)
+    for (int x = 0; x < 128; ++x) {
+      const std::uint8_t* pixel = scissored.pixel(128 + x, y);
+      const std::uint8_t* expected = whole.pixel(x, y);
+      const bool background = expected[0] == 255 && expected[1] == 255 && expected[2] == 255;
+      if (x >= 64) {
+        if (!(pixel[0] == 0 && pixel[1] == 0 && pixel[2] == 255)) ++outside_changed;
+      } else if (!background) {
+        ++inside;
+        CHECK(std::memcmp(pixel, expected, 3) == 0);
+      }
+    }
+  CHECK(inside > 300);
+  CHECK(outside_changed == 0);
 }
 
 TEST_CASE("lightfield renderer: the CPU reference is not trivially equal to GL's picture") {
@@ -232,16 +260,143 @@ TEST_CASE("lightfield renderer: textures split into tiles render the same pictur
   CHECK_FALSE(whole.atlas().tiled());
   // 16-texel tiles: the atlas (117 x 104) becomes 8 x 7 tiles, the 32 x 32 map 2 x 2.
   const LightFieldRenderer tiled = make_renderer(asset, {.max_texture_side = 16});
-  CHECK(tiled.atlas().tiled());
-  CHECK(tiled.atlas().tiles_x == (asset.atlas.width + 15) / 16);
+  const LightFieldTextureLayout& atlas = tiled.atlas();
+  CHECK(atlas.tiled());
+  CHECK(atlas.tiles_x == (asset.atlas.width + 16 / atlas.block.width - 1) / (16 / atlas.block.width));
+  CHECK(atlas.tiles_y ==
+        (asset.atlas.height + 16 / atlas.block.height - 1) / (16 / atlas.block.height));
   CHECK(tiled.direction_map().tiles_x == 2);
-  CHECK(tiled.atlas().tile_width <= 16);
+  CHECK(atlas.tile_width * atlas.block.width <= 16);
+  CHECK(atlas.tile_height * atlas.block.height <= 16);
   const ImageRgba8 a = render_gl(whole, camera, 0.1, 20.0);
   const ImageRgba8 b = render_gl(tiled, camera, 0.1, 20.0);
   CHECK(a.pixels == b.pixels);
   // Uneven tiles too (a side that does not divide).
   const LightFieldRenderer uneven = make_renderer(asset, {.max_texture_side = 50});
   CHECK(render_gl(uneven, camera, 0.1, 20.0).pixels == a.pixels);
+}
+
+// The renderer's RGBA32UI texture of `layout`, read back one array layer at a time: words
+// [layer][y][x][4].
+std::vector<std::vector<std::uint32_t>> read_back_layers(const LightFieldTextureLayout& layout) {
+  const int width = layout.tile_width * layout.block.width;
+  const int height = layout.tile_height * layout.block.height;
+  std::vector<std::vector<std::uint32_t>> layers;
+  GLuint framebuffer = 0;
+  glGenFramebuffers(1, &framebuffer);
+  glBindFramebuffer(GL_FRAMEBUFFER, framebuffer);
+  for (int layer = 0; layer < layout.tiles_x * layout.tiles_y; ++layer) {
+    glFramebufferTextureLayer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, layout.texture, 0, layer);
+    REQUIRE(glCheckFramebufferStatus(GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE);
+    std::vector<std::uint32_t> words(std::size_t{4} * width * height);
+    glPixelStorei(GL_PACK_ALIGNMENT, 4);
+    glReadPixels(0, 0, width, height, GL_RGBA_INTEGER, GL_UNSIGNED_INT, words.data());
+    layers.push_back(std::move(words));
+  }
+  glBindFramebuffer(GL_FRAMEBUFFER, 0);
+  glDeleteFramebuffers(1, &framebuffer);
+  REQUIRE(check_gl_error("reading the light-field textures back").is_ok());
+  return layers;
+}
+
+// Every RGBA8 layer's texel of `section` at (i, j), found where LightFieldTextureLayout says
+// it lies (tile, block, packed texel, word, byte), equals the asset's.
+void check_layout_round_trip(const LightFieldTexture& section, const LightFieldTextureLayout& layout,
+                             const std::vector<std::vector<std::uint32_t>>& stored, int i, int j) {
+  const int tx = i / layout.tile_width, ty = j / layout.tile_height;
+  const std::vector<std::uint32_t>& words = stored[ty * layout.tiles_x + tx];
+  const int stored_width = layout.tile_width * layout.block.width;
+  for (int layer = 0; layer < section.layers; ++layer) {
+    const int p = layer / 4, q = layer % 4;
+    const int x = (i - tx * layout.tile_width) * layout.block.width + p % layout.block.width;
+    const int y = (j - ty * layout.tile_height) * layout.block.height + p / layout.block.width;
+    const std::uint32_t word = words[4 * (std::size_t(y) * stored_width + x) + q];
+    const std::uint8_t* rgba = section.texel(layer, i, j);
+    for (int c = 0; c < 4; ++c) {
+      CAPTURE(layer);
+      CAPTURE(c);
+      CHECK(((word >> (8 * c)) & 0xffu) == rgba[c]);
+    }
+  }
+  // Past the last RGBA8 layer, a partly used packed texel's words and unused block places are 0.
+  for (int p = 0; p < layout.block.width * layout.block.height; ++p)
+    for (int q = 0; q < 4; ++q) {
+      if (4 * p + q < section.layers) continue;
+      const int x = (i - tx * layout.tile_width) * layout.block.width + p % layout.block.width;
+      const int y = (j - ty * layout.tile_height) * layout.block.height + p / layout.block.width;
+      CHECK(words[4 * (std::size_t(y) * stored_width + x) + q] == 0u);
+    }
+}
+
+TEST_CASE("lightfield renderer: packed blocks round-trip every layer of every sampled texel") {
+  // k = 32 (the atlas's 24 layers in 6 packed texels, the map's 8 in 2) and k = 8 (2 and 1),
+  // each in the default blocks, other blocks (one wasting places) and tiled.
+  struct Case {
+    int k;
+    LightFieldBlock atlas_block, direction_block;
+    int max_side;
+  };
+  const Case cases[] = {{32, {0, 0}, {0, 0}, 0},  {32, {6, 1}, {2, 1}, 0},
+                        {32, {1, 6}, {1, 2}, 0},  {32, {4, 2}, {1, 3}, 0},
+                        {32, {0, 0}, {0, 0}, 20}, {8, {0, 0}, {0, 0}, 0},
+                        {8, {0, 0}, {0, 0}, 16},  {12, {0, 0}, {0, 0}, 0}};
+  std::uint32_t random = 12345;
+  auto next = [&](int below) {
+    random = random * 1664525u + 1013904223u;
+    return static_cast<int>((random >> 8) % static_cast<std::uint32_t>(below));
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.k);
+    CAPTURE(c.atlas_block.width);
+    CAPTURE(c.max_side);
+    const LightFieldAsset asset = make_procedural_lightfield_asset({.k = c.k});
+    const LightFieldRenderer renderer =
+        make_renderer(asset, {.max_texture_side = c.max_side,
+                              .atlas_block = c.atlas_block,
+                              .direction_block = c.direction_block});
+    for (const auto& [section, layout] :
+         {std::pair{&asset.atlas, &renderer.atlas()},
+          std::pair{&asset.direction_map, &renderer.direction_map()}}) {
+      CHECK(layout->packed_layers == (section->layers + 3) / 4);
+      CHECK(layout->block.width * layout->block.height >= layout->packed_layers);
+      const auto stored = read_back_layers(*layout);
+      // Corners and random texels.
+      check_layout_round_trip(*section, *layout, stored, 0, 0);
+      check_layout_round_trip(*section, *layout, stored, section->width - 1, section->height - 1);
+      for (int n = 0; n < 200; ++n)
+        check_layout_round_trip(*section, *layout, stored, next(section->width),
+                                next(section->height));
+    }
+  }
+}
+
+TEST_CASE("lightfield renderer: every block layout draws the same picture") {
+  // The shader finds packed texel p at (p % W, p / W) in the block; any block (and tiles of
+  // blocks) gives the same integer words, so the same picture.
+  const LightFieldAsset asset = make_procedural_lightfield_asset({.k = 32});
+  const PinholeCamera camera = default_camera(asset, 200, 160);
+  const ImageRgba8 reference = render_gl(make_renderer(asset), camera, 0.1, 20.0);
+  CHECK(coverage(reference) > 0.15);
+  const LightFieldRendererOptions layouts[] = {
+      {.atlas_block = {6, 1}, .direction_block = {2, 1}},
+      {.atlas_block = {1, 6}, .direction_block = {1, 2}},
+      {.atlas_block = {2, 3}, .direction_block = {2, 1}},
+      {.atlas_block = {4, 2}, .direction_block = {2, 2}},
+      {.max_texture_side = 16},
+      {.max_texture_side = 30, .atlas_block = {6, 1}, .direction_block = {1, 2}},
+  };
+  for (const LightFieldRendererOptions& options : layouts) {
+    CAPTURE(options.atlas_block.width);
+    CAPTURE(options.max_texture_side);
+    for (LightFieldPasses passes : {LightFieldPasses::kDeferred, LightFieldPasses::kForward}) {
+      LightFieldRendererOptions with = options;
+      with.passes = passes;
+      const ImageRgba8 image = render_gl(make_renderer(asset, with), camera, 0.1, 20.0);
+      auto comparison = compare_images(image, reference, {.max_channel_difference = 0});
+      REQUIRE(comparison.is_ok());
+      CHECK(comparison->differing_fraction <= 0.0005);
+    }
+  }
 }
 
 TEST_CASE("lightfield renderer: an indexed mesh draws the same picture as an unshared one") {
@@ -277,7 +432,7 @@ TEST_CASE("lightfield renderer: GPU memory is counted in the ledger for the rend
     CHECK(platform.gpu_memory().current_bytes() == before);
   }
   // k = 8: the renderer packs RGBA8 layers four to a texel, so the atlas's 6 layers take 8 and
-  // the direction map's 2 take 4.
+  // the direction map's 2 take 4 (the default blocks have no unused places).
   const LightFieldAsset asset = make_procedural_lightfield_asset();
   REQUIRE(asset.k == 8);
   {
@@ -309,11 +464,19 @@ TEST_CASE("lightfield renderer: an asset the renderer cannot draw is an error") 
   asset.atlas.layers = 5;
   auto renderer = LightFieldRenderer::create(ledger, asset);
   CHECK(renderer.status().code() == ErrorCode::kInvalidArgument);
-  // Tiles so small that the array texture would need more layers than the context has.
+  // Tiles so small that the array texture would need more layers than the context has: k = 64
+  // packs the atlas's 48 layers in blocks of 6 x 2 texels, one block a tile in tiles of 6.
   asset = make_procedural_lightfield_asset({.k = 64});
-  auto too_many = LightFieldRenderer::create(ledger, asset, {.max_texture_side = 2});
+  GLint max_layers = 0;
+  glGetIntegerv(GL_MAX_ARRAY_TEXTURE_LAYERS, &max_layers);
+  REQUIRE(std::int64_t{asset.atlas.width} * ((asset.atlas.height + 2) / 3) > max_layers);
+  auto too_many = LightFieldRenderer::create(ledger, asset, {.max_texture_side = 6});
   CHECK(too_many.status().code() == ErrorCode::kUnavailable);
   CHECK(too_many.status().message().find("GL_MAX_ARRAY_TEXTURE_LAYERS") != std::string::npos);
+  // Tiles smaller than one block.
+  auto too_small = LightFieldRenderer::create(ledger, asset, {.max_texture_side = 4});
+  CHECK(too_small.status().code() == ErrorCode::kUnavailable);
+  CHECK(too_small.status().message().find("blocks") != std::string::npos);
   CHECK(ledger.current_bytes() == 0);
 }
 

@@ -36,21 +36,35 @@ enum class LightFieldPasses {
   // A texel pass writes each pixel's atlas texel and depth into a small G-buffer (RG16UI +
   // depth, the viewport's size); a full-screen pass then finds the pixel's view direction,
   // runs the sum once per covered pixel and writes colour and depth, depth tested against the
-  // target.
+  // target. Both passes keep to the rectangle that the mesh's cluster boxes project to (a
+  // scissor; the caller's own scissor box, where on, still limits what is drawn).
   kDeferred,
 };
 const char* lightfield_passes_name(LightFieldPasses passes) noexcept;
 
+// Where the packed texels of one section texel lie: a `width` x `height` block of RGBA32UI
+// texels, packed texel p at (p % width, p / width).
+struct LightFieldBlock {
+  int width = 1;
+  int height = 1;
+};
+
 struct LightFieldRendererOptions {
-  // The largest texture side to upload; 0 uses GL_MAX_TEXTURE_SIZE. A texture with a longer
-  // side is split into tiles, stored as extra layers of the same array texture, and the shader
-  // picks the tile from the integer texel coordinate. Tests force small values.
+  // The largest texture side to upload; 0 uses GL_MAX_TEXTURE_SIZE. A texture whose blocks
+  // (below) make a longer side is split into tiles of whole blocks, stored as layers of the same
+  // array texture, and the shader picks the tile from the integer texel coordinate. Tests force
+  // small values.
   int max_texture_side = 0;
   // Build the GL_OVR_multiview2 programs (when the context has the extension) so draw_stereo
   // renders both eyes in one pass into a multiview StereoTarget. Multiview draws kForward or,
   // for the other two, kDepthPrepass.
   bool allow_multiview = true;
   LightFieldPasses passes = LightFieldPasses::kDeferred;
+  // The block that each texel's packed texels form in the atlas and the direction map (see
+  // LightFieldTextureLayout); {0, 0}, or one too small, takes the default. For tests and
+  // measurements of other layouts: every block draws the same picture.
+  LightFieldBlock atlas_block{0, 0};
+  LightFieldBlock direction_block{0, 0};
 };
 
 // One eye: world-to-camera and projection as GL takes them. The eye's position (for the view
@@ -61,16 +75,19 @@ struct EyeView {
 };
 
 // How a texture section lies on the GPU: its RGBA8 layers packed four to a 128-bit texel
-// (RGBA32UI: layer 4p + q is word q of packed layer p, R in the low byte), in `tiles_x` x
-// `tiles_y` tiles of `tile_width` x `tile_height` texels; packed layer p of tile (tx, ty) is
-// array layer (ty * tiles_x + tx) * packed_layers + p.
+// (RGBA32UI: layer 4p + q is word q of packed texel p, R in the low byte); the `packed_layers`
+// packed texels of section texel (i, j) side by side in a block at (i * block.width,
+// j * block.height); in `tiles_x` x `tiles_y` tiles of `tile_width` x `tile_height` section
+// texels (whole blocks), tile (tx, ty) being array layer ty * tiles_x + tx. The texture is
+// (tile_width * block.width) x (tile_height * block.height) x tiles.
 struct LightFieldTextureLayout {
   GLuint texture = 0;  // GL_TEXTURE_2D_ARRAY, RGBA32UI, nearest
   int width = 0;       // the section's full size
   int height = 0;
   int layers = 0;         // RGBA8 layers in the asset
-  int packed_layers = 0;  // ceil(layers / 4): RGBA32UI layers per tile
-  int tile_width = 0;
+  int packed_layers = 0;  // ceil(layers / 4): RGBA32UI texels per section texel
+  LightFieldBlock block;  // block.width * block.height >= packed_layers
+  int tile_width = 0;     // section texels per tile
   int tile_height = 0;
   int tiles_x = 1;
   int tiles_y = 1;
