@@ -119,10 +119,9 @@ Result<LightFieldTextureLayout> upload_texture(const LightFieldTexture& texture,
   glTexParameteri(GL_TEXTURE_2D_ARRAY, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
   glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
   // A strip of a tile's rows at a time (16 bytes a texel, about 16 MB at most).
-  const int strip_rows =
-      std::clamp<int>(static_cast<int>((std::int64_t{1} << 20) /
-                                       (std::int64_t{stored_width} * block.height)),
-                      1, layout.tile_height);
+  const int strip_rows = std::clamp<int>(
+      static_cast<int>((std::int64_t{1} << 20) / (std::int64_t{stored_width} * block.height)), 1,
+      layout.tile_height);
   std::vector<std::uint32_t> packed(std::size_t{4} * stored_width * block.height * strip_rows);
   for (int ty = 0; ty < layout.tiles_y; ++ty)
     for (int tx = 0; tx < layout.tiles_x; ++tx) {
@@ -564,14 +563,14 @@ Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
   auto define = [](const char* name, int value) {
     return "#define " + std::string(name) + " " + std::to_string(value) + "\n";
   };
-  const std::string defines =
-      define("LF_K4", asset.k / 4) + define("LF_ATLAS_TILED", s.atlas.tiled()) +
-      define("LF_DIRECTIONS_TILED", s.directions.tiled()) +
-      define("LF_ATLAS_BLOCK_WIDTH", s.atlas.block.width) +
-      define("LF_ATLAS_BLOCK_HEIGHT", s.atlas.block.height) +
-      define("LF_DIRECTIONS_BLOCK_WIDTH", s.directions.block.width) +
-      define("LF_DIRECTIONS_BLOCK_HEIGHT", s.directions.block.height) +
-      asset_constants(asset, s.atlas, s.directions);
+  const std::string defines = define("LF_K4", asset.k / 4) +
+                              define("LF_ATLAS_TILED", s.atlas.tiled()) +
+                              define("LF_DIRECTIONS_TILED", s.directions.tiled()) +
+                              define("LF_ATLAS_BLOCK_WIDTH", s.atlas.block.width) +
+                              define("LF_ATLAS_BLOCK_HEIGHT", s.atlas.block.height) +
+                              define("LF_DIRECTIONS_BLOCK_WIDTH", s.directions.block.width) +
+                              define("LF_DIRECTIONS_BLOCK_HEIGHT", s.directions.block.height) +
+                              asset_constants(asset, s.atlas, s.directions);
   auto program = [&](const char* vertex, const char* fragment, int pass,
                      ShaderProgram& out) -> Status {
     auto built =

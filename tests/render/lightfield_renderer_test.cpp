@@ -262,7 +262,8 @@ TEST_CASE("lightfield renderer: textures split into tiles render the same pictur
   const LightFieldRenderer tiled = make_renderer(asset, {.max_texture_side = 16});
   const LightFieldTextureLayout& atlas = tiled.atlas();
   CHECK(atlas.tiled());
-  CHECK(atlas.tiles_x == (asset.atlas.width + 16 / atlas.block.width - 1) / (16 / atlas.block.width));
+  CHECK(atlas.tiles_x ==
+        (asset.atlas.width + 16 / atlas.block.width - 1) / (16 / atlas.block.width));
   CHECK(atlas.tiles_y ==
         (asset.atlas.height + 16 / atlas.block.height - 1) / (16 / atlas.block.height));
   CHECK(tiled.direction_map().tiles_x == 2);
@@ -301,7 +302,8 @@ std::vector<std::vector<std::uint32_t>> read_back_layers(const LightFieldTexture
 
 // Every RGBA8 layer's texel of `section` at (i, j), found where LightFieldTextureLayout says
 // it lies (tile, block, packed texel, word, byte), equals the asset's.
-void check_layout_round_trip(const LightFieldTexture& section, const LightFieldTextureLayout& layout,
+void check_layout_round_trip(const LightFieldTexture& section,
+                             const LightFieldTextureLayout& layout,
                              const std::vector<std::vector<std::uint32_t>>& stored, int i, int j) {
   const int tx = i / layout.tile_width, ty = j / layout.tile_height;
   const std::vector<std::uint32_t>& words = stored[ty * layout.tiles_x + tx];
@@ -336,10 +338,9 @@ TEST_CASE("lightfield renderer: packed blocks round-trip every layer of every sa
     LightFieldBlock atlas_block, direction_block;
     int max_side;
   };
-  const Case cases[] = {{32, {0, 0}, {0, 0}, 0},  {32, {6, 1}, {2, 1}, 0},
-                        {32, {1, 6}, {1, 2}, 0},  {32, {4, 2}, {1, 3}, 0},
-                        {32, {0, 0}, {0, 0}, 20}, {8, {0, 0}, {0, 0}, 0},
-                        {8, {0, 0}, {0, 0}, 16},  {12, {0, 0}, {0, 0}, 0}};
+  const Case cases[] = {{32, {0, 0}, {0, 0}, 0}, {32, {6, 1}, {2, 1}, 0},  {32, {1, 6}, {1, 2}, 0},
+                        {32, {4, 2}, {1, 3}, 0}, {32, {0, 0}, {0, 0}, 20}, {8, {0, 0}, {0, 0}, 0},
+                        {8, {0, 0}, {0, 0}, 16}, {12, {0, 0}, {0, 0}, 0}};
   std::uint32_t random = 12345;
   auto next = [&](int below) {
     random = random * 1664525u + 1013904223u;
