@@ -24,24 +24,14 @@ void drain_gl_errors() {
   }
 }
 
-// The embedded source with `defines` inserted after its #version line, or after its last
-// #extension line: `defines` also declares constants, and GLSL wants every #extension before
-// the first non-preprocessor token (NVIDIA's compiler enforces it; Mesa's does not).
+// The embedded shader `name` with `defines` after its preamble.
 Result<std::string> shader_with_defines(std::string_view name, const std::string& defines) {
   auto source = shaders::find(name);
   if (!source)
     return Status(ErrorCode::kNotFound,
                   "no embedded shader named '" + std::string(name) + "' (is it in shaders/?)");
-  std::string text(*source);
-  size_t line_end = text.find('\n');
-  if (line_end == std::string::npos)
-    return Status(ErrorCode::kInternal, std::string(name) + " has no #version line");
-  for (size_t at = text.find("\n#extension", line_end); at != std::string::npos;
-       at = text.find("\n#extension", at + 1)) {
-    const size_t end = text.find('\n', at + 1);
-    line_end = end == std::string::npos ? text.size() - 1 : end;
-  }
-  text.insert(line_end + 1, defines);
+  auto text = insert_after_glsl_preamble(*source, defines);
+  if (!text) return text.status().with_context(std::string(name));
   return text;
 }
 

@@ -8,6 +8,29 @@
 #include "fovea/shaders/embedded.h"
 
 namespace fovea::render {
+
+Result<std::string> insert_after_glsl_preamble(std::string_view source, std::string_view text) {
+  std::string out(source);
+  if (!out.starts_with("#version"))
+    return Status(ErrorCode::kInvalidArgument, "GLSL source does not start with a #version line");
+  size_t line_end = out.find('\n');
+  if (line_end == std::string::npos) {
+    out += '\n';
+    line_end = out.size() - 1;
+  }
+  for (size_t at = out.find("\n#extension", line_end); at != std::string::npos;
+       at = out.find("\n#extension", at + 1)) {
+    const size_t end = out.find('\n', at + 1);
+    if (end == std::string::npos) {
+      out += '\n';
+      line_end = out.size() - 1;
+      break;
+    }
+    line_end = end;
+  }
+  out.insert(line_end + 1, text);
+  return out;
+}
 namespace {
 
 std::string info_log(GLuint object, bool is_program) {

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "fovea/render/shader_program.h"
 #include "fovea/shaders/embedded.h"
@@ -74,6 +75,51 @@ TEST_CASE("every embedded shader is GLSL ES 3.00 and compiles on this driver") {
   auto missing = ShaderProgram::from_embedded("lit_mesh.vert", "no_such.frag");
   CHECK(missing.status().code() == ErrorCode::kNotFound);
   CHECK(missing.status().message().find("no_such.frag") != std::string::npos);
+}
+
+// Index of the first line that is neither blank, a comment nor a preprocessor directive.
+size_t first_code_line(const std::vector<std::string>& lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    const size_t start = l.find_first_not_of(" \t");
+    if (start == std::string::npos || l.compare(start, 2, "//") == 0 || l[start] == '#') continue;
+    return i;
+  }
+  return lines.size();
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t at = 0;
+  for (size_t end; (end = text.find('\n', at)) != std::string::npos; at = end + 1)
+    lines.push_back(text.substr(at, end - at));
+  if (at < text.size()) lines.push_back(text.substr(at));
+  return lines;
+}
+
+TEST_CASE("inserted constants go after every #extension line (NVIDIA refuses them before)") {
+  const std::string constants = "const float LF_TEST_CONSTANT = 1.0;\n#define LF_TEST 1\n";
+  for (const auto& shader : shaders::all()) {
+    CAPTURE(shader.name);
+    auto text = insert_after_glsl_preamble(shader.source, constants);
+    REQUIRE(text.is_ok());
+    const std::vector<std::string> lines = split_lines(*text);
+    const size_t code = first_code_line(lines);
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (lines[i].rfind("#extension", 0) == 0) CHECK(i < code);
+    CHECK(text->find(constants) != std::string::npos);
+    CHECK(text->rfind("#version 300 es", 0) == 0);
+  }
+  auto text = insert_after_glsl_preamble(
+      "#version 300 es\n// why\n#extension GL_OVR_multiview2 : enable\nlayout(num_views = 2) in;\n",
+      "const int K = 2;\n");
+  REQUIRE(text.is_ok());
+  CHECK(*text ==
+        "#version 300 es\n// why\n#extension GL_OVR_multiview2 : enable\nconst int K = 2;\n"
+        "layout(num_views = 2) in;\n");
+  CHECK(insert_after_glsl_preamble("#version 300 es", "x\n").value() == "#version 300 es\nx\n");
+  CHECK(insert_after_glsl_preamble("void main() {}\n", "x").status().code() ==
+        ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

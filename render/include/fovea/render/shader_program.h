@@ -12,6 +12,11 @@
 
 namespace fovea::render {
 
+// `source` with `text` (defines, constants) inserted after its #version line and after its
+// last #extension line: GLSL wants every #extension before the first non-preprocessor token, and
+// NVIDIA's compiler enforces it where Mesa's does not. An error if `source` has no #version line.
+Result<std::string> insert_after_glsl_preamble(std::string_view source, std::string_view text);
+
 // A linked GLSL ES program. Compile and link failures come back as errors that carry the
 // program's name, the failing stage and the driver's info log.
 class ShaderProgram {
