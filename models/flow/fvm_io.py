@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 MAGIC = b"\x89FVM\r\n\x1a\n"
 OPS = dict(Conv2d=1, FullyConnected=2, Add=3, Multiply=4, Concat=5, ResizeBilinear=10, Clamp=13,
-           Correlation=19, Warp=20)
+           Correlation=19, Warp=20, LeakyRelu=22)  # core/include/fovea/core/model_graph.h
 OP_NAMES = {v: k for k, v in OPS.items()}
 INF = float("inf")
 
@@ -52,7 +52,7 @@ def default_attrs():
     return dict(kernel_h=1, kernel_w=1, stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
                 pad_top=0, pad_left=0, pad_bottom=0, pad_right=0, groups=1, clamp_min=-INF,
                 clamp_max=INF, axis=-1, output_h=0, output_w=0, max_displacement=0,
-                align_corners=False, new_shape=[])
+                align_corners=False, new_shape=[], alpha=0.01)
 
 
 class Graph:
@@ -119,6 +119,9 @@ class Graph:
     def warp(self, name, x, flow):
         return self.node("Warp", name, [x, flow], self.shape(x))
 
+    def leaky_relu(self, name, x, alpha=0.01):
+        return self.node("LeakyRelu", name, [x], self.shape(x), alpha=alpha)
+
     def concat(self, name, xs):
         s = list(self.shape(xs[0]))
         s[3] = sum(self.shape(x)[3] for x in xs)
@@ -167,7 +170,8 @@ def serialize(g, name, description="", provenance=""):
         for k in ("kernel_h", "kernel_w", "stride_h", "stride_w", "dilation_h", "dilation_w",
                   "pad_top", "pad_left", "pad_bottom", "pad_right", "groups"):
             w.i32(a[k])
-        w.f32(a["clamp_min"]), w.f32(a["clamp_max"])
+        # LeakyRelu takes no clamp: its alpha rides in the clamp-min slot (docs/fvm.md).
+        w.f32(a["alpha"] if n["op"] == OPS["LeakyRelu"] else a["clamp_min"]), w.f32(a["clamp_max"])
         for k in ("axis", "output_h", "output_w", "max_displacement"):
             w.i32(a[k])
         w.u8(1 if a["align_corners"] else 0), w.u8(len(a["new_shape"])), w.u16(0)
@@ -259,6 +263,9 @@ def read_fvm(path):
         vals = r.take("11i")
         a = dict(zip(keys, vals))
         a["clamp_min"], a["clamp_max"] = r.take("ff")
+        a["alpha"] = 0.01
+        if op == OPS["LeakyRelu"]:
+            a["alpha"], a["clamp_min"] = a["clamp_min"], -INF
         a["axis"], a["output_h"], a["output_w"], a["max_displacement"] = r.take("iiii")
         a["align_corners"], rank, _ = r.take("BBH")
         dims = r.take("6q")
@@ -320,6 +327,8 @@ def run_fvm(graph, feeds):
             y = warp(get(ins[0]), get(ins[1]))
         elif op == OPS["Clamp"]:
             y = get(ins[0])
+        elif op == OPS["LeakyRelu"]:
+            y = F.leaky_relu(get(ins[0]), a["alpha"])
         else:
             raise NotImplementedError(OP_NAMES.get(op, op))
         if op in (OPS["Conv2d"], OPS["Add"], OPS["Clamp"]):

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -138,6 +139,77 @@ TEST_CASE("XNNPACK float kernels match PyTorch op by op") {
       cases.at("correlation_r2").at("y").f32, 1e-5f);
   check_close(run_single_node(cases.at("warp"), OpType::kWarp, {}, {"x", "flow"}, {}),
               cases.at("warp").at("y").f32, 1e-4f);
+}
+
+TEST_CASE("XNNPACK LeakyRelu matches the reference kernel over random shapes") {
+  std::mt19937 random(22);
+  std::uniform_int_distribution<int> extent(1, 13);
+  std::uniform_real_distribution<float> value(-5.0f, 5.0f);
+  const float alphas[] = {0.1f, 0.01f, 0.0f, 0.5f, 2.0f};
+  for (int trial = 0; trial < 12; ++trial) {
+    const Shape shape = trial % 3 == 0   ? Shape{extent(random), 3 * extent(random)}
+                        : trial % 3 == 1 ? Shape{1, extent(random), extent(random), extent(random)}
+                                         : Shape{2, extent(random), extent(random), 17};
+    OpAttributes a;
+    a.alpha = alphas[trial % 5];
+    CAPTURE(trial);
+    CAPTURE(a.alpha);
+    auto model = std::make_shared<Model>();
+    model->metadata.name = "leaky";
+    GraphBuilder b(*model);
+    const int x = b.input("x", DataType::kFloat32, shape);
+    auto y = b.node("leaky", OpType::kLeakyRelu, {x}, a);
+    REQUIRE_MESSAGE(y.is_ok(), y.status().to_string());
+    b.output(*y);
+    REQUIRE(model->graph.tensors[static_cast<size_t>(*y)].info.shape == shape);
+
+    std::vector<float> input(static_cast<size_t>(shape.elements()));
+    for (float& v : input) v = value(random);
+    input[0] = 0.0f;
+    std::vector<float> expected(input.size());
+    reference::leaky_relu_f32(input.data(), shape.elements(), a.alpha, expected.data());
+    // The reference executor dispatches to the same kernel.
+    const FloatTensor feed{shape, input};
+    auto reference_run = run_reference(model->graph, {}, std::span(&feed, 1));
+    REQUIRE_MESSAGE(reference_run.is_ok(), reference_run.status().to_string());
+    CHECK((*reference_run)[0].values == expected);
+
+    auto ctx = context();
+    auto compiled = CompiledModel::create(*ctx, model);
+    REQUIRE_MESSAGE(compiled.is_ok(), compiled.status().to_string());
+    std::vector<float> actual(input.size());
+    std::span<const std::uint8_t> in[] = {bytes_of(input)};
+    std::span<std::uint8_t> out[] = {bytes_of(actual)};
+    const Status status = (*compiled)->run(in, out);
+    REQUIRE_MESSAGE(status.is_ok(), status.to_string());
+    check_close(actual, expected, 1e-6f);
+  }
+}
+
+TEST_CASE("LeakyRelu has no INT8 kernel and takes no fused clamp") {
+  auto model = std::make_shared<Model>();
+  model->metadata.name = "leaky_int8";
+  GraphBuilder b(*model);
+  const Quantization q{{0.05f}, 0, -1};
+  const int x = b.input("x", DataType::kInt8, Shape{1, 4, 4, 8}, q);
+  OpAttributes a;
+  a.alpha = 0.1f;
+  auto y = b.node("leaky", OpType::kLeakyRelu, {x}, a, q);
+  REQUIRE_MESSAGE(y.is_ok(), y.status().to_string());
+  b.output(*y);
+  auto ctx = context();
+  auto compiled = CompiledModel::create(*ctx, model);
+  REQUIRE_FALSE(compiled.is_ok());
+  CHECK(compiled.status().message().find("no INT8 kernel") != std::string::npos);
+
+  Model clamped;
+  GraphBuilder c(clamped);
+  const int cx = c.input("x", DataType::kFloat32, Shape{1, 8});
+  a.clamp_max = 6.0f;
+  CHECK_FALSE(c.node("leaky", OpType::kLeakyRelu, {cx}, a).is_ok());
+  a.clamp_max = std::numeric_limits<float>::infinity();
+  a.alpha = std::numeric_limits<float>::quiet_NaN();
+  CHECK_FALSE(c.node("leaky", OpType::kLeakyRelu, {cx}, a).is_ok());
 }
 
 // A small INT8 network: conv3x3 (per-channel weights) + ReLU, depthwise conv, add, global

@@ -1,11 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -151,6 +153,7 @@ void check_same_model(const Model& a, const Model& b) {
                       y.output_h, y.output_w, y.max_displacement});
     CHECK(same_bits(x.clamp_min, y.clamp_min));
     CHECK(same_bits(x.clamp_max, y.clamp_max));
+    CHECK(same_bits(x.alpha, y.alpha));
     CHECK(x.align_corners == y.align_corners);
     CHECK(x.new_shape == y.new_shape);
   }
@@ -259,6 +262,55 @@ TEST_CASE("fvm round trip keeps graph, metadata and constants; constants are 64-
   auto missing = load_fvm((output_dir() / "no_such_model.fvm").string());
   CHECK(missing.status().code() == ErrorCode::kNotFound);
   CHECK(missing.status().message().find("no_such_model.fvm") != std::string::npos);
+}
+
+// LeakyRelu's alpha is stored in its attribute record's clamp-min slot (docs/fvm.md).
+TEST_CASE("fvm round trip keeps LeakyRelu's alpha") {
+  for (const float alpha : {0.1f, 0.01f, 0.0f, 1.5f, -0.25f}) {
+    CAPTURE(alpha);
+    Model model;
+    model.metadata = {"leaky", "one LeakyRelu", "source: fvm_file_test.cpp"};
+    add_tensor(model.graph, "x", DataType::kFloat32, {1, 2, 3, 4});
+    add_tensor(model.graph, "y", DataType::kFloat32, {1, 2, 3, 4});
+    GraphNode node{"leaky_relu", OpType::kLeakyRelu, {}, {0}, {1}};
+    node.attributes.alpha = alpha;
+    model.graph.nodes = {node};
+    model.graph.inputs = {0};
+    model.graph.outputs = {1};
+    REQUIRE(model.validate().is_ok());
+
+    const std::vector<std::uint8_t> file = serialize(model);
+    auto parsed = parse_fvm(file);
+    REQUIRE_MESSAGE(parsed.is_ok(), parsed.status().to_string());
+    check_same_model(model, *parsed);
+    const OpAttributes& a = parsed->graph.nodes[0].attributes;
+    CHECK(same_bits(a.alpha, alpha));
+    CHECK(a.clamp_min == -std::numeric_limits<float>::infinity());
+    CHECK(a.clamp_max == std::numeric_limits<float>::infinity());
+    CHECK(serialize(*parsed) == file);
+
+    // On disk: op code 22, alpha at attribute offset 44, +inf at 48.
+    const std::string name = "leaky_relu";
+    const auto at = std::search(file.begin(), file.end(), name.begin(), name.end());
+    REQUIRE(at != file.end());
+    const auto record = static_cast<std::size_t>(at - file.begin()) + name.size();
+    CHECK((file[record] | file[record + 1] << 8) == 22);
+    const std::size_t attributes = record + 12;
+    float stored_alpha = 0.0f, stored_max = 0.0f;
+    std::memcpy(&stored_alpha, &file[attributes + 44], 4);
+    std::memcpy(&stored_max, &file[attributes + 48], 4);
+    CHECK(same_bits(stored_alpha, alpha));
+    CHECK(stored_max == std::numeric_limits<float>::infinity());
+
+    // A non-finite alpha behind a valid checksum is refused by validation.
+    std::vector<std::uint8_t> patched = file;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::memcpy(&patched[attributes + 44], &nan, 4);
+    fvm::reseal(patched);
+    auto refused = parse_fvm(patched);
+    REQUIRE_FALSE(refused.is_ok());
+    CHECK(refused.status().message().find("alpha") != std::string::npos);
+  }
 }
 
 TEST_CASE("fvm loader fails cleanly on every truncation of a valid file") {

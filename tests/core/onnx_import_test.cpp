@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -283,6 +284,114 @@ TEST_CASE("ONNX import: an unsupported op or attribute is named in the error") {
   MESSAGE(attribute.status().to_string());
   CHECK(attribute.status().message().find("'cubic_upsample'") != std::string::npos);
   CHECK(attribute.status().message().find("cubic") != std::string::npos);
+}
+
+// A minimal protobuf encoder, enough to write a one-node ONNX model in the test itself.
+struct Proto {
+  std::vector<std::uint8_t> bytes;
+  void varint(std::uint64_t v) {
+    for (; v >= 0x80; v >>= 7) bytes.push_back(static_cast<std::uint8_t>(v | 0x80));
+    bytes.push_back(static_cast<std::uint8_t>(v));
+  }
+  Proto& integer(int field, std::uint64_t v) {
+    varint(static_cast<std::uint64_t>(field) << 3);
+    varint(v);
+    return *this;
+  }
+  Proto& f32(int field, float v) {
+    varint(static_cast<std::uint64_t>(field) << 3 | 5);
+    std::uint8_t b[4];
+    std::memcpy(b, &v, 4);
+    bytes.insert(bytes.end(), b, b + 4);
+    return *this;
+  }
+  Proto& bytes_field(int field, std::span<const std::uint8_t> v) {
+    varint(static_cast<std::uint64_t>(field) << 3 | 2);
+    varint(v.size());
+    bytes.insert(bytes.end(), v.begin(), v.end());
+    return *this;
+  }
+  Proto& string(int field, const std::string& v) {
+    return bytes_field(field, {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()});
+  }
+  Proto& message(int field, const Proto& v) { return bytes_field(field, v.bytes); }
+};
+
+// ValueInfoProto of a float tensor with a static shape.
+Proto float_value(const std::string& name, const std::vector<std::int64_t>& dims) {
+  Proto shape;
+  for (std::int64_t d : dims) shape.message(1, Proto().integer(1, static_cast<std::uint64_t>(d)));
+  Proto tensor;
+  tensor.integer(1, 1).message(2, shape);  // elem_type FLOAT, shape
+  Proto value;
+  value.string(1, name).message(2, Proto().message(1, tensor));
+  return value;
+}
+
+// x -> LeakyRelu(alpha) -> y at opset 13; no alpha attribute means ONNX's default, 0.01.
+std::vector<std::uint8_t> leaky_relu_onnx(const std::vector<std::int64_t>& dims,
+                                          const float* alpha) {
+  Proto node;
+  node.string(1, "x").string(2, "y").string(3, "leaky").string(4, "LeakyRelu");
+  if (alpha != nullptr) node.message(5, Proto().string(1, "alpha").f32(2, *alpha).integer(20, 1));
+  Proto graph;
+  graph.message(1, node).string(2, "leaky_graph");
+  graph.message(11, float_value("x", dims)).message(12, float_value("y", dims));
+  Proto model;
+  model.integer(1, 8).message(8, Proto().string(1, "").integer(2, 13)).message(7, graph);
+  return model.bytes;
+}
+
+TEST_CASE("ONNX import: LeakyRelu with and without alpha") {
+  const float alpha = 0.1f;
+  for (const float* a : {&alpha, static_cast<const float*>(nullptr)}) {
+    for (const std::vector<std::int64_t>& dims :
+         {std::vector<std::int64_t>{1, 3, 4, 5}, std::vector<std::int64_t>{2, 7}}) {
+      const float expected_alpha = a != nullptr ? *a : 0.01f;
+      CAPTURE(expected_alpha);
+      CAPTURE(dims.size());
+      const std::vector<std::uint8_t> bytes = leaky_relu_onnx(dims, a);
+      auto model = import_onnx_bytes(bytes, "leaky.onnx");
+      REQUIRE_MESSAGE(model.is_ok(), model.status().to_string());
+      int leaky = 0;
+      for (const GraphNode& node : model->graph.nodes) {
+        if (node.op != OpType::kLeakyRelu) continue;
+        ++leaky;
+        CHECK(node.attributes.alpha == expected_alpha);
+      }
+      CHECK(leaky == 1);
+      REQUIRE(model->graph.inputs.size() == 1);
+      REQUIRE(model->graph.outputs.size() == 1);
+      const TensorInfo& in = model->graph.tensors[static_cast<size_t>(model->graph.inputs[0])].info;
+      const TensorInfo& out =
+          model->graph.tensors[static_cast<size_t>(model->graph.outputs[0])].info;
+      REQUIRE(in.shape == out.shape);  // elementwise: same layout in and out
+
+      FloatTensor x{in.shape, std::vector<float>(static_cast<size_t>(in.shape.elements()))};
+      for (size_t i = 0; i < x.values.size(); ++i)
+        x.values[i] = static_cast<float>(static_cast<int>(i % 11) - 5) * 0.75f;
+      auto shared = std::make_shared<const Model>(std::move(*model));
+      const std::vector<std::vector<float>> y = run_compiled(shared, {x});
+      REQUIRE(y[0].size() == x.values.size());
+      for (size_t i = 0; i < x.values.size(); ++i) {
+        const float v = x.values[i];
+        CHECK(y[0][i] == doctest::Approx(v >= 0.0f ? v : expected_alpha * v));
+      }
+    }
+  }
+
+  // An unknown attribute is named.
+  Proto node;
+  node.string(1, "x").string(2, "y").string(3, "leaky").string(4, "LeakyRelu");
+  node.message(5, Proto().string(1, "beta").f32(2, 1.0f).integer(20, 1));
+  Proto graph;
+  graph.message(1, node).string(2, "g");
+  graph.message(11, float_value("x", {2, 7})).message(12, float_value("y", {2, 7}));
+  Proto proto;
+  proto.integer(1, 8).message(8, Proto().string(1, "").integer(2, 13)).message(7, graph);
+  auto refused = import_onnx_bytes(proto.bytes, "leaky_beta.onnx");
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK(refused.status().message().find("beta") != std::string::npos);
 }
 
 }  // namespace

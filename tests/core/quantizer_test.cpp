@@ -124,5 +124,66 @@ TEST_CASE("layers kept in FP32 and ops with no INT8 kernel run between dequantiz
   CHECK(quantize_model(*float_model, {}, options).status().code() == ErrorCode::kInvalidArgument);
 }
 
+// LeakyRelu has no qs8 kernel in XNNPACK (only qu8): the quantizer keeps it FP32 between a
+// dequantize and a quantize, and the INT8 model still follows the float one.
+TEST_CASE("quantization keeps LeakyRelu in FP32 between dequantize and quantize") {
+  std::mt19937 random(5);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  auto float_model = std::make_shared<Model>();
+  float_model->metadata.name = "leaky";
+  GraphBuilder b(*float_model);
+  const int x = b.input("x", DataType::kFloat32, Shape{1, 16, 16, 3});
+  std::vector<float> w1(8 * 3 * 3 * 3), b1(8), w2(10 * 8), b2(10);
+  for (auto* v : {&w1, &b1, &w2, &b2})
+    for (float& f : *v) f = normal(random);
+  OpAttributes conv;
+  conv.kernel_h = conv.kernel_w = 3;
+  conv.pad_top = conv.pad_left = conv.pad_bottom = conv.pad_right = 1;
+  auto c1 =
+      b.node("conv1", OpType::kConv2d,
+             {x, b.constant_f32("w1", Shape{8, 3, 3, 3}, w1), b.constant_f32("b1", {8}, b1)}, conv);
+  REQUIRE(c1.is_ok());
+  OpAttributes leaky;
+  leaky.alpha = 0.1f;
+  auto l = b.node("leaky", OpType::kLeakyRelu, {*c1}, leaky);
+  REQUIRE(l.is_ok());
+  auto pool = b.node("pool", OpType::kGlobalAveragePool, {*l});
+  REQUIRE(pool.is_ok());
+  auto flat_shape = OpAttributes{};
+  flat_shape.new_shape = Shape{1, 8};
+  auto flat = b.node("flat", OpType::kReshape, {*pool}, flat_shape);
+  REQUIRE(flat.is_ok());
+  auto fc = b.node("fc", OpType::kFullyConnected,
+                   {*flat, b.constant_f32("w2", Shape{10, 8}, w2), b.constant_f32("b2", {10}, b2)});
+  REQUIRE(fc.is_ok());
+  b.output(*fc);
+
+  std::vector<std::vector<FloatTensor>> calibration;
+  for (int v = 0; v < 4; ++v)
+    calibration.push_back({FloatTensor{Shape{1, 16, 16, 3}, testing::image_input(v)}});
+  QuantizeReport report;
+  auto quantized = quantize_model(*float_model, calibration, {}, &report);
+  REQUIRE_MESSAGE(quantized.is_ok(), quantized.status().to_string());
+  bool found = false;
+  for (const GraphNode& node : quantized->graph.nodes) {
+    const DataType out = quantized->graph.tensors[static_cast<size_t>(node.outputs[0])].info.type;
+    if (node.name == "leaky") {
+      found = true;
+      CHECK(node.op == OpType::kLeakyRelu);
+      CHECK(node.attributes.alpha == 0.1f);
+      CHECK(out == DataType::kFloat32);
+      const int in = node.inputs[0];
+      CHECK(quantized->graph.tensors[static_cast<size_t>(in)].info.type == DataType::kFloat32);
+    }
+    if (node.name == "conv1") CHECK(out == DataType::kInt8);
+  }
+  CHECK(found);
+  for (const LayerReport& layer : report.layers)
+    if (layer.node == "leaky") CHECK_FALSE(layer.int8);
+  auto int8_model = std::make_shared<Model>(std::move(*quantized));
+  const std::vector<float> image = testing::image_input(7);
+  CHECK(cosine(run(int8_model, image, 10), run(float_model, image, 10)) > 0.99);
+}
+
 }  // namespace
 }  // namespace fovea

@@ -142,6 +142,26 @@ TEST_CASE("reference activations, softmax and quantization round-trips") {
   }
 }
 
+TEST_CASE("reference LeakyRelu matches a hand computation") {
+  const std::vector<float> x = {-2.0f, -0.5f, -0.0f, 0.0f, 0.25f, 3.0f, -1e30f, 1e30f};
+  // alpha * x where x < 0, x itself elsewhere (both zeros pass through).
+  const std::vector<float> by_hand = {-0.2f, -0.05f, -0.0f, 0.0f, 0.25f, 3.0f, -1e29f, 1e30f};
+  std::vector<float> y(x.size());
+  leaky_relu_f32(x.data(), static_cast<std::int64_t>(x.size()), 0.1f, y.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    CAPTURE(i);
+    CHECK(y[i] == doctest::Approx(by_hand[i]).epsilon(1e-6));
+  }
+  // The default slope, and a slope above one.
+  const OpAttributes defaults;
+  CHECK(defaults.alpha == 0.01f);
+  leaky_relu_f32(x.data(), 2, defaults.alpha, y.data());
+  CHECK(y[0] == doctest::Approx(-0.02f));
+  CHECK(y[1] == doctest::Approx(-0.005f));
+  leaky_relu_f32(x.data(), 1, 3.0f, y.data());
+  CHECK(y[0] == -6.0f);
+}
+
 TEST_CASE("reference correlation, warp and scatter match their independent definitions") {
   const auto& f = fixture();
   {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "byte_io.h"
@@ -180,6 +181,10 @@ Status read_node(ByteReader& r, int index, GraphNode& node) {
     *v = r.i32();
   a.clamp_min = r.f32();
   a.clamp_max = r.f32();
+  if (node.op == OpType::kLeakyRelu) {  // its alpha rides in the clamp-min slot
+    a.alpha = a.clamp_min;
+    a.clamp_min = -std::numeric_limits<float>::infinity();
+  }
   for (int* v : {&a.axis, &a.output_h, &a.output_w, &a.max_displacement}) *v = r.i32();
   a.align_corners = r.u8() != 0;
   const std::uint8_t new_rank = r.u8();

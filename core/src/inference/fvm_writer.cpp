@@ -31,12 +31,13 @@ void write_tensor(detail::ByteWriter& w, const GraphTensor& tensor) {
   for (float scale : info.quantization.scales) w.f32(scale);
 }
 
-void write_attributes(detail::ByteWriter& w, const OpAttributes& a) {
+void write_attributes(detail::ByteWriter& w, OpType op, const OpAttributes& a) {
   const std::size_t start = w.size();
   for (int v : {a.kernel_h, a.kernel_w, a.stride_h, a.stride_w, a.dilation_h, a.dilation_w,
                 a.pad_top, a.pad_left, a.pad_bottom, a.pad_right, a.groups})
     w.i32(v);
-  w.f32(a.clamp_min);
+  // LeakyRelu takes no fused clamp; its alpha rides in the clamp-min slot.
+  w.f32(op == OpType::kLeakyRelu ? a.alpha : a.clamp_min);
   w.f32(a.clamp_max);
   for (int v : {a.axis, a.output_h, a.output_w, a.max_displacement}) w.i32(v);
   w.u8(a.align_corners ? 1 : 0);
@@ -52,7 +53,7 @@ void write_node(detail::ByteWriter& w, const GraphNode& node) {
   w.u16(0);
   w.u32(static_cast<std::uint32_t>(node.inputs.size()));
   w.u32(static_cast<std::uint32_t>(node.outputs.size()));
-  write_attributes(w, node.attributes);
+  write_attributes(w, node.op, node.attributes);
   for (int t : node.inputs) w.i32(t);
   for (int t : node.outputs) w.i32(t);
 }

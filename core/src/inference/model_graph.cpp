@@ -57,6 +57,8 @@ const char* op_type_name(OpType op) noexcept {
       return "Warp";
     case OpType::kScatterToGrid:
       return "ScatterToGrid";
+    case OpType::kLeakyRelu:
+      return "LeakyRelu";
   }
   return "invalid";
 }

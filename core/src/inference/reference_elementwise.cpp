@@ -79,6 +79,10 @@ void unary_f32(Unary op, const float* x, std::int64_t count, float clamp_min, fl
   }
 }
 
+void leaky_relu_f32(const float* x, std::int64_t count, float alpha, float* y) {
+  for (std::int64_t i = 0; i < count; ++i) y[i] = x[i] >= 0.0f ? x[i] : alpha * x[i];
+}
+
 void softmax_f32(const float* x, std::int64_t rows, std::int64_t row_length, float* y) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* in = x + r * row_length;

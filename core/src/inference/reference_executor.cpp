@@ -143,6 +143,10 @@ Result<std::vector<FloatTensor>> run_reference(const ModelGraph& graph,
                              a.clamp_max, y.data());
         break;
       }
+      case OpType::kLeakyRelu:
+        reference::leaky_relu_f32(in(0).data(), static_cast<std::int64_t>(y.size()), a.alpha,
+                                  y.data());
+        break;
       case OpType::kSoftmax: {
         const std::int64_t row = out_info.shape[out_info.shape.rank - 1];
         reference::softmax_f32(in(0).data(), static_cast<std::int64_t>(y.size()) / row, row,

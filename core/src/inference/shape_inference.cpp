@@ -1,6 +1,8 @@
 #include "fovea/core/shape_inference.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "fovea/core/reference_kernels.h"
@@ -218,6 +220,14 @@ Result<TensorInfo> infer_output(const ModelGraph& graph, const GraphNode& node) 
     case OpType::kHardSwish:
     case OpType::kSoftmax:
       FOVEA_RETURN_IF_ERROR(in.arity(1));
+      return same_as_input(in.input(0).type);
+    case OpType::kLeakyRelu:
+      FOVEA_RETURN_IF_ERROR(in.arity(1));
+      if (!std::isfinite(a.alpha)) return node_error(node, "alpha must be finite");
+      // Its alpha takes the clamp-min slot of an .fvm attribute record.
+      if (a.clamp_min != -std::numeric_limits<float>::infinity() ||
+          a.clamp_max != std::numeric_limits<float>::infinity())
+        return node_error(node, "takes no fused clamp");
       return same_as_input(in.input(0).type);
     case OpType::kQuantize:
       FOVEA_RETURN_IF_ERROR(in.arity(1));

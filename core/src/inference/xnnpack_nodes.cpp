@@ -260,6 +260,9 @@ class RowwiseKernel final : public XnnKernel {
       case OpType::kHardSwish:
         return xnn_check(xnn_create_hardswish_nc_f32(c, c, c, 0, op_.out()), node_,
                          "create hardswish");
+      case OpType::kLeakyRelu:
+        return xnn_check(xnn_create_leaky_relu_nc_f32(c, c, c, a.alpha, 0, op_.out()), node_,
+                         "create leaky relu");
       case OpType::kSoftmax:
         return xnn_check(xnn_create_softmax_nc_f32(c, c, c, 0, op_.out()), node_, "create softmax");
       case OpType::kClamp: {
@@ -301,6 +304,9 @@ class RowwiseKernel final : public XnnKernel {
         break;
       case OpType::kHardSwish:
         status = xnn_setup_hardswish_nc_f32(op_.get(), rows, F(x), (float*)y, pool);
+        break;
+      case OpType::kLeakyRelu:
+        status = xnn_setup_leaky_relu_nc_f32(op_.get(), rows, F(x), (float*)y, pool);
         break;
       case OpType::kSoftmax:
         status = xnn_setup_softmax_nc_f32(op_.get(), rows, F(x), (float*)y, pool);
@@ -543,6 +549,7 @@ Result<std::unique_ptr<NodeKernel>> make_node_kernel(const ModelGraph& graph,
       return std::unique_ptr<NodeKernel>(std::make_unique<ReferenceNodeKernel>(graph, node));
     case OpType::kHardSwish:
     case OpType::kSoftmax:
+    case OpType::kLeakyRelu:  // XNNPACK has qu8 but no qs8 leaky relu
       if (int8)
         return unsupported("has no INT8 kernel; keep it in FP32 between (de)quantize nodes");
       return std::unique_ptr<NodeKernel>(std::make_unique<RowwiseKernel>(graph, node));

@@ -1,5 +1,5 @@
-// Activations and elementwise arithmetic: Relu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish,
-// Add, Sub, Mul, Div, Softmax, and Floor/Ceil/Neg over constants (shape arithmetic).
+// Activations and elementwise arithmetic: Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid,
+// HardSwish, Add, Sub, Mul, Div, Softmax, and Floor/Ceil/Neg over constants (shape arithmetic).
 
 #include <algorithm>
 #include <cmath>
@@ -81,6 +81,17 @@ Status tanh_op(Importer& im, const NodeView& node) {
 }
 Status hard_swish(Importer& im, const NodeView& node) {
   return unary(im, node, OpType::kHardSwish);
+}
+
+Status leaky_relu(Importer& im, const NodeView& node) {
+  FOVEA_RETURN_IF_ERROR(node.allow_attributes({"alpha"}));
+  FOVEA_ASSIGN_OR_RETURN(Value x, activation_input(im, node));
+  OpAttributes a;
+  FOVEA_ASSIGN_OR_RETURN(a.alpha, node.attr_float("alpha", 0.01f));
+  if (!std::isfinite(a.alpha)) return node.unsupported("a non-finite alpha");
+  FOVEA_ASSIGN_OR_RETURN(Value y, same_layout(im, node, "", OpType::kLeakyRelu, x, a));
+  im.set_output(node, 0, std::move(y));
+  return Status::ok();
 }
 
 // max(0, min(1, alpha x + beta)) as Mul and Add with the clamp fused: both have INT8 kernels,
@@ -318,6 +329,7 @@ Status softmax(Importer& im, const NodeView& node) {
 
 void add_elementwise_converters(ConverterTable& table) {
   table["Relu"] = relu;
+  table["LeakyRelu"] = leaky_relu;
   table["Clip"] = clip;
   table["Sigmoid"] = sigmoid;
   table["Tanh"] = tanh_op;

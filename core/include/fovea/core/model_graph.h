@@ -35,9 +35,10 @@ enum class OpType : std::uint16_t {
   kCorrelation = 19,  // local cost volume of two feature maps, displacements up to max_displacement
   kWarp = 20,         // bilinear sampling of x [N,H,W,C] at positions + flow [N,H,W,2]
   kScatterToGrid = 21,  // sparse features [P,C] + coordinates [P,2] -> dense [1,H,W,C]
+  kLeakyRelu = 22,      // y = x if x >= 0 else alpha * x
 };
 
-inline constexpr std::uint16_t kLastOpType = 21;
+inline constexpr std::uint16_t kLastOpType = 22;
 const char* op_type_name(OpType op) noexcept;
 
 struct OpAttributes {
@@ -54,6 +55,9 @@ struct OpAttributes {
   bool align_corners = false;
   int max_displacement = 0;
   Shape new_shape;
+  // LeakyRelu's negative slope. In .fvm files it is stored in the clamp-min slot, which
+  // LeakyRelu does not use (it takes no fused clamp).
+  float alpha = 0.01f;
 };
 
 struct GraphNode {

@@ -13,16 +13,16 @@
 // What it takes: Conv (2-D, groups, dilations, pads, auto_pad), BatchNormalization (folded into
 // the conv or Gemm before it, else a per-channel Mul and Add), Relu and Clip (folded into the
 // clamp of the Conv, Gemm or Add before them where they are its only reader), HardSigmoid (a Mul
-// and an Add with a clamp, folded the same way), HardSwish, Sigmoid, Tanh, Add, Sub, Mul, Div
-// (by a constant), Concat, Resize and Upsample (bilinear with half_pixel, pytorch_half_pixel or
-// align_corners; nearest for whole upscaling factors), GlobalAveragePool, GlobalMaxPool,
-// MaxPool, AveragePool (ceil_mode included), ReduceMean and ReduceMax over H and W (ReduceMean
-// over C too), Gemm, MatMul by a constant, Softmax, Flatten, Reshape, Squeeze, Unsqueeze and
-// Transpose where the NHWC data needs no reordering (a flatten of a feature map into Gemm or
-// MatMul reorders the weights instead), Identity, Dropout, Constant, and the shape arithmetic
-// PyTorch leaves in graphs (Shape, Gather, Slice, Concat, Cast, Floor, ... over constants),
-// evaluated at import time since every shape is static. Shared constants exported as Identity
-// nodes are simply the same constant.
+// and an Add with a clamp, folded the same way), LeakyRelu, HardSwish, Sigmoid, Tanh, Add, Sub,
+// Mul, Div (by a constant), Concat, Resize and Upsample (bilinear with half_pixel,
+// pytorch_half_pixel or align_corners; nearest for whole upscaling factors), GlobalAveragePool,
+// GlobalMaxPool, MaxPool, AveragePool (ceil_mode included), ReduceMean and ReduceMax over H and W
+// (ReduceMean over C too), Gemm, MatMul by a constant, Softmax, Flatten, Reshape, Squeeze,
+// Unsqueeze and Transpose where the NHWC data needs no reordering (a flatten of a feature map into
+// Gemm or MatMul reorders the weights instead), Identity, Dropout, Constant, and the shape
+// arithmetic PyTorch leaves in graphs (Shape, Gather, Slice, Concat, Cast, Floor, ... over
+// constants), evaluated at import time since every shape is static. Shared constants exported as
+// Identity nodes are simply the same constant.
 //
 // Anything else is an error naming the node, its op type and what is unsupported. A symbolic
 // batch dimension is taken as 1; other symbolic dimensions are an error.

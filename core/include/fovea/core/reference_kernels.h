@@ -66,6 +66,8 @@ void resize_bilinear_f32(const float* x, Nhwc x_shape, bool align_corners, float
 enum class Unary { kSigmoid, kTanh, kHardSwish, kClamp };
 void unary_f32(Unary op, const float* x, std::int64_t count, float clamp_min, float clamp_max,
                float* y);
+// y = x where x >= 0, alpha * x elsewhere.
+void leaky_relu_f32(const float* x, std::int64_t count, float alpha, float* y);
 void softmax_f32(const float* x, std::int64_t rows, std::int64_t row_length, float* y);
 
 void quantize_f32_to_s8(const float* x, std::int64_t count, float scale, std::int32_t zero_point,
