@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fvm_io import Graph, read_fvm, run_fvm, write_fvm  # noqa: E402
-from network import DISP, LEVELS, FlowNet  # noqa: E402
+from network import DECODER_SLOPE, DISP, LEVELS, FlowNet  # noqa: E402
 
 
 def keep_float_nodes():
@@ -74,12 +74,14 @@ def build_graph(net, H, W):
         nc = g.shape(cost)[3]
         w0 = ohwi(d.c0.weight)
         x = g.conv(p + ".c0_cost", cost, w0[..., :nc], d.c0.bias.detach().numpy())
-        x = g.add(p + ".c0_add_feat", x, g.conv(p + ".c0_feat", a, w0[..., nc:nc + ca], None),
-                  relu=flow is None)
+        x = g.add(p + ".c0_add_feat", x, g.conv(p + ".c0_feat", a, w0[..., nc:nc + ca], None))
         if flow is not None:
-            x = g.add(p + ".c0_add_flow", x, g.conv(p + ".c0_flow", up, w0[..., nc + ca:], None), relu=True)
-        x = g.conv(p + ".c1", x, ohwi(d.c1.weight), d.c1.bias.detach().numpy(), pad=1, relu=True)
-        x = g.conv(p + ".c2", x, ohwi(d.c2.weight), d.c2.bias.detach().numpy(), pad=1, relu=True)
+            x = g.add(p + ".c0_add_flow", x, g.conv(p + ".c0_flow", up, w0[..., nc + ca:], None))
+        x = g.leaky_relu(p + ".c0_act", x, DECODER_SLOPE)
+        x = g.conv(p + ".c1", x, ohwi(d.c1.weight), d.c1.bias.detach().numpy(), pad=1)
+        x = g.leaky_relu(p + ".c1_act", x, DECODER_SLOPE)
+        x = g.conv(p + ".c2", x, ohwi(d.c2.weight), d.c2.bias.detach().numpy(), pad=1)
+        x = g.leaky_relu(p + ".c2_act", x, DECODER_SLOPE)
         res = g.conv(p + ".out", x, ohwi(d.out.weight), d.out.bias.detach().numpy(), pad=1)
         flow = res if flow is None else g.add(p + ".add", up, res)
     out = g.scale("out.scale", flow, float(2 ** LEVELS[-1]))

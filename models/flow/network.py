@@ -31,6 +31,7 @@ FEAT_EXTRA = (0, 0, 1, 1, 1)       # extra stride-1 convs per level
 DISP = {5: 4, 4: 4, 3: 3, 2: 2}    # correlation max displacement per decoder level
 DEC = {5: (96, 64, 48), 4: (64, 64, 48), 3: (32, 32, 24), 2: (24, 24, 16)}
 LEVELS = (5, 4, 3, 2)              # decoder levels, coarse to fine; the last one is the output
+DECODER_SLOPE = 0.1                # the decoders' LeakyReLU negative slope (core op LeakyRelu)
 
 
 def correlation(a, b, r):
@@ -73,9 +74,11 @@ class Decoder(nn.Module):
         self.c0, self.c1, self.c2, self.out = conv(cin, w0, 1), conv(w0, w1), conv(w1, w2), conv(w2, 2)
 
     def forward(self, x):
-        x = F.relu(self.c0(x))
-        x = F.relu(self.c1(x))
-        x = F.relu(self.c2(x))
+        # LeakyReLU (PWC-Net's choice): with plain ReLU the first H100 run's decoders died
+        # (c2 99 % zero, README "First GPU call").
+        x = F.leaky_relu(self.c0(x), DECODER_SLOPE)
+        x = F.leaky_relu(self.c1(x), DECODER_SLOPE)
+        x = F.leaky_relu(self.c2(x), DECODER_SLOPE)
         return self.out(x)
 
 
