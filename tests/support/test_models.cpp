@@ -8,85 +8,91 @@
 
 namespace fovea::testing {
 
-std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed) {
-  auto model = std::make_shared<Model>();
-  model->metadata.name = name;
-  GraphBuilder b(*model);
-  auto values = [&](std::int64_t count, float s) {
+namespace {
+
+// A small float model under construction: deterministic weights of one amplitude and phase,
+// and nodes that must build.
+struct ModelBuilder {
+  ModelBuilder(const std::string& name, float amplitude, float seed)
+      : model(std::make_shared<Model>()), b(*model), amplitude(amplitude), seed(seed) {
+    model->metadata.name = name;
+  }
+  std::vector<float> values(std::int64_t count, float s) const {
     std::vector<float> v(static_cast<size_t>(count));
-    for (size_t i = 0; i < v.size(); ++i) v[i] = 0.05f * std::sin(s + seed + 0.37f * float(i));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = amplitude * std::sin(s + seed + 0.37f * float(i));
     return v;
-  };
-  auto node = [&](const std::string& n, OpType op, std::vector<int> inputs, OpAttributes a = {}) {
+  }
+  int node(const std::string& n, OpType op, std::vector<int> inputs, OpAttributes a = {}) {
     auto out = b.node(n, op, std::move(inputs), a);
     REQUIRE_MESSAGE(out.is_ok(), out.status().to_string());
     return *out;
-  };
-  const int c = channels;
-  const int x = b.input("image", DataType::kFloat32, Shape{1, 16, 16, 3});
+  }
+  // Global average pool, reshape, fully connected to 10: the output.
+  void classifier(int x, int channels) {
+    const int pooled = node("pool", OpType::kGlobalAveragePool, {x});
+    OpAttributes flat;
+    flat.new_shape = Shape{1, channels};
+    const int flattened = node("flatten", OpType::kReshape, {pooled}, flat);
+    b.output(node("fc", OpType::kFullyConnected,
+                  {flattened, b.constant_f32("fc.w", Shape{10, channels}, values(10 * channels, 4)),
+                   b.constant_f32("fc.b", Shape{10}, values(10, 5))}));
+  }
+
+  std::shared_ptr<Model> model;
+  GraphBuilder b;
+  float amplitude, seed;
+};
+
+// 3x3, padding 1, fused ReLU.
+OpAttributes conv3x3_relu() {
   OpAttributes conv;
   conv.kernel_h = conv.kernel_w = 3;
   conv.pad_top = conv.pad_left = conv.pad_bottom = conv.pad_right = 1;
   conv.clamp_min = 0.0f;
-  const int c1 = node("conv1", OpType::kConv2d,
-                      {x, b.constant_f32("conv1.w", Shape{c, 3, 3, 3}, values(c * 27, 1)),
-                       b.constant_f32("conv1.b", Shape{c}, values(c, 2))},
-                      conv);
+  return conv;
+}
+
+}  // namespace
+
+std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed) {
+  ModelBuilder m(name, 0.05f, seed);
+  GraphBuilder& b = m.b;
+  const int c = channels;
+  const int x = b.input("image", DataType::kFloat32, Shape{1, 16, 16, 3});
+  OpAttributes conv = conv3x3_relu();
+  const int c1 = m.node("conv1", OpType::kConv2d,
+                        {x, b.constant_f32("conv1.w", Shape{c, 3, 3, 3}, m.values(c * 27, 1)),
+                         b.constant_f32("conv1.b", Shape{c}, m.values(c, 2))},
+                        conv);
   conv.clamp_min = -INFINITY;
   const int c2 =
-      node("conv2", OpType::kConv2d,
-           {c1, b.constant_f32("conv2.w", Shape{c, 3, 3, c}, values(9 * c * c, 3)), -1}, conv);
-  const int sum = node("residual", OpType::kAdd, {c1, c2});
-  const int pooled = node("pool", OpType::kGlobalAveragePool, {sum});
-  OpAttributes flat;
-  flat.new_shape = Shape{1, c};
-  const int flattened = node("flatten", OpType::kReshape, {pooled}, flat);
-  b.output(node("fc", OpType::kFullyConnected,
-                {flattened, b.constant_f32("fc.w", Shape{10, c}, values(10 * c, 4)),
-                 b.constant_f32("fc.b", Shape{10}, values(10, 5))}));
-  return model;
+      m.node("conv2", OpType::kConv2d,
+             {c1, b.constant_f32("conv2.w", Shape{c, 3, 3, c}, m.values(9 * c * c, 3)), -1}, conv);
+  m.classifier(m.node("residual", OpType::kAdd, {c1, c2}), c);
+  return m.model;
 }
 
 std::shared_ptr<Model> deep_model(const std::string& name, int channels, int depth, float seed) {
-  auto model = std::make_shared<Model>();
-  model->metadata.name = name;
-  GraphBuilder b(*model);
-  auto values = [&](std::int64_t count, float s) {
-    std::vector<float> v(static_cast<size_t>(count));
-    for (size_t i = 0; i < v.size(); ++i) v[i] = 0.04f * std::sin(s + seed + 0.37f * float(i));
-    return v;
-  };
-  auto node = [&](const std::string& n, OpType op, std::vector<int> inputs, OpAttributes a = {}) {
-    auto out = b.node(n, op, std::move(inputs), a);
-    REQUIRE_MESSAGE(out.is_ok(), out.status().to_string());
-    return *out;
-  };
+  ModelBuilder m(name, 0.04f, seed);
+  GraphBuilder& b = m.b;
   const int c = channels;
-  OpAttributes conv;
-  conv.kernel_h = conv.kernel_w = 3;
-  conv.pad_top = conv.pad_left = conv.pad_bottom = conv.pad_right = 1;
-  conv.clamp_min = 0.0f;
+  const OpAttributes conv = conv3x3_relu();
   int x = b.input("image", DataType::kFloat32, Shape{1, 16, 16, 3});
-  x = node("stem", OpType::kConv2d,
-           {x, b.constant_f32("stem.w", Shape{c, 3, 3, 3}, values(c * 27, 1)),
-            b.constant_f32("stem.b", Shape{c}, values(c, 2))},
-           conv);
+  x = m.node("stem", OpType::kConv2d,
+             {x, b.constant_f32("stem.w", Shape{c, 3, 3, 3}, m.values(c * 27, 1)),
+              b.constant_f32("stem.b", Shape{c}, m.values(c, 2))},
+             conv);
   for (int i = 0; i < depth; ++i) {
     const std::string n = "block" + std::to_string(i);
-    const int y = node(n + ".conv", OpType::kConv2d,
-                       {x, b.constant_f32(n + ".w", Shape{c, 3, 3, c}, values(9 * c * c, 3.0f + i)),
-                        b.constant_f32(n + ".b", Shape{c}, values(c, 7.0f + i))},
-                       conv);
-    x = node(n + ".add", OpType::kAdd, {x, y});
+    const int y =
+        m.node(n + ".conv", OpType::kConv2d,
+               {x, b.constant_f32(n + ".w", Shape{c, 3, 3, c}, m.values(9 * c * c, 3.0f + i)),
+                b.constant_f32(n + ".b", Shape{c}, m.values(c, 7.0f + i))},
+               conv);
+    x = m.node(n + ".add", OpType::kAdd, {x, y});
   }
-  const int pooled = node("pool", OpType::kGlobalAveragePool, {x});
-  OpAttributes flat;
-  flat.new_shape = Shape{1, c};
-  const int flattened = node("flatten", OpType::kReshape, {pooled}, flat);
-  b.output(node("fc", OpType::kFullyConnected,
-                {flattened, b.constant_f32("fc.w", Shape{10, c}, values(10 * c, 4)),
-                 b.constant_f32("fc.b", Shape{10}, values(10, 5))}));
-  return model;
+  m.classifier(x, c);
+  return m.model;
 }
 
 std::vector<float> image_input(int variant) {

@@ -12,10 +12,6 @@ namespace {
 
 constexpr std::int64_t kLargestTensor = std::int64_t{1} << 48;
 
-std::int64_t align_up(std::int64_t value, std::int64_t alignment) {
-  return (value + alignment - 1) / alignment * alignment;
-}
-
 Status planner_error(const std::string& message) {
   return Status(ErrorCode::kInvalidArgument, "arena planner: " + message);
 }
@@ -230,15 +226,14 @@ Result<ArenaPlan> plan_graph_activations(const ModelGraph& graph, const std::vec
     ArenaFreeSpace& free = plan.free_by_step[static_cast<size_t>(step)];
     std::int64_t end = 0;
     for (const auto& [begin, finish] : live) {
-      const std::int64_t gap_begin =
-          (end + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+      const std::int64_t gap_begin = align_up(end, kArenaAlignment);
       if (begin - gap_begin > free.gap_bytes) {
         free.gap_offset = gap_begin;
         free.gap_bytes = begin - gap_begin;
       }
       end = std::max(end, finish);
     }
-    free.tail_offset = (end + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+    free.tail_offset = align_up(end, kArenaAlignment);
   }
   return plan;
 }

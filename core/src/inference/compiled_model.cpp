@@ -258,7 +258,8 @@ Status CompiledModel::ready_layer_locked(Layer& layer, bool bind) {
       const GraphTensor& tensor = graph.tensors[static_cast<size_t>(t)];
       const auto bytes = static_cast<size_t>(model_->constant_decoded_bytes(tensor.constant));
       std::span<std::uint8_t> out;
-      const size_t aligned = (bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+      const auto aligned =
+          static_cast<size_t>(align_up(static_cast<std::int64_t>(bytes), kArenaAlignment));
       if (aligned <= borrowed.size()) {
         out = borrowed.first(bytes);
         borrowed = borrowed.subspan(aligned);

@@ -15,6 +15,11 @@ namespace fovea {
 
 inline constexpr std::int64_t kArenaAlignment = 64;
 
+// `value` rounded up to a multiple of `alignment` (positive).
+constexpr std::int64_t align_up(std::int64_t value, std::int64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
 // Steps are positions in the execution order; a tensor is alive from first_use_step (the step
 // that writes it) to last_use_step (the last step that reads it), both included.
 struct TensorLifetime {
