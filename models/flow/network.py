@@ -96,6 +96,17 @@ class FlowNet(nn.Module):
             side = 2 * DISP[l] + 1
             cin = side * side + FEAT[l - 1] + (2 if l != LEVELS[0] else 0)
             self.dec[str(l)] = Decoder(cin, DEC[l])
+        # He initialisation. PyTorch's default conv init shrinks the activation variance ~6x per
+        # ReLU layer: at 1/8-1/32 the features had std ~0.01 and the cost volume ~1e-4, so the
+        # decoders could not see motion and the first H100 call learnt nothing (README).
+        for level in self.feat:
+            for c in level:
+                nn.init.kaiming_normal_(c.weight, nonlinearity="relu")
+                nn.init.zeros_(c.bias)
+        for d in self.dec.values():
+            for c in (d.c0, d.c1, d.c2):
+                nn.init.kaiming_normal_(c.weight, a=DECODER_SLOPE, nonlinearity="leaky_relu")
+                nn.init.zeros_(c.bias)
         # Small last layers: the first flows start near zero.
         for d in self.dec.values():
             nn.init.normal_(d.out.weight, std=1e-3)
