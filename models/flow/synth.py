@@ -14,7 +14,9 @@ Photometric changes come after: contrast, brightness, gamma, colour gains (share
 per-frame brightness/gain drift, Gaussian blur, noise and 8-bit rounding.
 
 Motion regimes per pair: 'small' (background |t| ~ 0-6 px, objects up to ~12 px: Sintel alley
-/ bandage) and 'large' (background up to 40 px, objects up to 130 px, rarely 200 px: ambush).
+/ bandage) and 'large' (background up to 40 px, objects up to 130 px, some 200 or 260 px:
+ambush). Motion blur on half the large pairs and a quarter of the small ones: each layer is
+averaged along its own motion over an exposure of 10-70% of the frame interval.
 Pixel magnitudes are at Sintel's full 1024-wide scale: train on crops of that scale.
 
 Deterministic by seed: sample i of a batch uses numpy RandomState(seed_i) for every random
@@ -92,7 +94,7 @@ def _rot(a):
     return np.array([[c, -s], [s, c]])
 
 
-def _draw_layer(r, k, regime, H, W, n_tex, n_mask):
+def _draw_layer(r, r2, k, regime, H, W, n_tex, n_mask):
     """Random parameters of layer k (0 = background) as a dict of numpy values."""
     big = regime == "large"
     L = {}
@@ -114,6 +116,8 @@ def _draw_layer(r, k, regime, H, W, n_tex, n_mask):
     # Motion q = c + A (p - c) + t + d(p).
     if big:
         tmax = 40.0 if k == 0 else (130.0 if r.rand() < 0.9 else 200.0)
+        if k and r2.rand() < 0.2:
+            tmax = 260.0  # Sintel's ambush figures cross the frame by up to ~250 px
         t = r.uniform(-1, 1, 2) * tmax * np.array([1.0, 0.6])
         rot = r.uniform(-1, 1) * (0.03 if k == 0 else 0.15)
         sc = math.exp(r.uniform(-1, 1) * (0.05 if k == 0 else 0.15))
@@ -136,13 +140,18 @@ def _draw_layer(r, k, regime, H, W, n_tex, n_mask):
 
 def _draw_pair(seed, H, W, n_tex, n_mask):
     r = np.random.RandomState(seed % (2 ** 32))
+    # Parameters added later (motion blur, the longest motions) come from a second stream, so
+    # the first stream's draws, and the held-out pairs' layouts, stay as they were.
+    r2 = np.random.RandomState((seed * 7919 + 13) % (2 ** 32))
     regime = "large" if r.rand() < 0.55 else "small"
     n_layers = r.choice([2, 3, 4], p=[0.35, 0.4, 0.25]) if r.rand() < 0.92 else 1
-    layers = [_draw_layer(r, k, regime, H, W, n_tex, n_mask) for k in range(n_layers)]
+    layers = [_draw_layer(r, r2, k, regime, H, W, n_tex, n_mask) for k in range(n_layers)]
     photo = dict(
         contrast=r.uniform(0.6, 1.4), bright=r.uniform(-0.15, 0.15), gamma=math.exp(r.uniform(-0.4, 0.4)),
         gain=r.uniform(0.88, 1.12, 3), drift=r.normal(0, 0.02, 2), drift_gain=r.normal(1, 0.025, 2),
-        blur=r.uniform(0.3, 1.6) if r.rand() < 0.3 else 0.0, noise=r.uniform(0, 0.02, 2) * (r.rand() < 0.7))
+        blur=r.uniform(0.3, 1.6) if r.rand() < 0.3 else 0.0, noise=r.uniform(0, 0.02, 2) * (r.rand() < 0.7),
+        # Motion blur: the shutter is open for this fraction of the frame interval (per frame).
+        exposure=r2.uniform(0.1, 0.7, 2) * (r2.rand() < (0.5 if regime == "large" else 0.25)))
     return regime, layers, photo
 
 
@@ -237,15 +246,19 @@ def make_batch(bank, seeds, height, width, photometric=True):
     top1 = torch.zeros(B, H, W, dtype=torch.long, device=dev)
     top2 = torch.zeros_like(top1)
     flow = torch.zeros(B, H, W, 2, device=dev)
+    exposure = torch.tensor(np.array([pp[2]["exposure"] for pp in pairs], np.float32), device=dev)
+    exposure = exposure * float(photometric)  # photometric=False: the sharp, exact frames
     for k in range(Lmax):
         col, al = render(k, p)
-        img1 = img1 * (1 - al) + col * al
         vis = al[:, 0] > 0.5
         top1 = torch.where(vis, k, top1)
-        flow = torch.where(vis[..., None], motion(k, p) - p, flow)
-        col, al = render(k, inverse_motion(k, p))
-        img2 = img2 * (1 - al) + col * al
+        layer_flow = motion(k, p) - p
+        flow = torch.where(vis[..., None], layer_flow, flow)
+        img1 = _composite(img1, col, al, layer_flow, exposure[:, 0])
+        q_src = inverse_motion(k, p)
+        col, al = render(k, q_src)
         top2 = torch.where(al[:, 0] > 0.5, k, top2)
+        img2 = _composite(img2, col, al, p - q_src, exposure[:, 1])
     q = p + flow
     inside = (q[..., 0] > -0.5) & (q[..., 0] < W - 0.5) & (q[..., 1] > -0.5) & (q[..., 1] < H - 0.5)
     qi = q.round().long()
@@ -257,6 +270,26 @@ def make_batch(bank, seeds, height, width, photometric=True):
         img1, img2 = _photometric(img1, img2, [pp[2] for pp in pairs], dev)
     return dict(img1=img1, img2=img2, flow=flow.permute(0, 3, 1, 2).contiguous(),
                 occ=occ[:, None].float(), regime=[pp[0] for pp in pairs])
+
+
+def _composite(img, col, al, layer_flow, exposure, taps=15):
+    """img over-composited with one layer (col, al), motion-blurred along the layer's own flow:
+    the layer is averaged (premultiplied) over positions p - tau * flow(p), tau spread evenly over
+    [-exposure/2, exposure/2] of the frame interval. The ground truth stays the flow between the
+    exposures' centres, as Sintel's does."""
+    if float(exposure.max()) <= 0:
+        return img * (1 - al) + col * al
+    B, _, H, W = img.shape
+    x = torch.cat([col * al, al], 1)
+    p = torch.stack(torch.meshgrid(torch.arange(W, device=img.device, dtype=torch.float32),
+                                   torch.arange(H, device=img.device, dtype=torch.float32), indexing="xy"), -1)
+    scale = torch.tensor([2.0 / W, 2.0 / H], device=img.device)
+    acc = torch.zeros_like(x)
+    for t in np.linspace(-0.5, 0.5, taps):
+        q = p - (float(t) * exposure)[:, None, None, None] * layer_flow
+        acc += F.grid_sample(x, (q + 0.5) * scale - 1, mode="bilinear", padding_mode="border", align_corners=False)
+    acc /= taps
+    return img * (1 - acc[:, 3:4]) + acc[:, :3]
 
 
 def _photometric(img1, img2, photo, dev):
