@@ -18,7 +18,7 @@ import numpy as np
 
 MAGIC = b"\x89FVL\r\n\x1a\n"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # 1.1: the mesh section's fourth field counts one-sided triangles
 HEADER_BYTES = 64
 SEC_METADATA, SEC_MESH, SEC_ATLAS, SEC_DIRMAP = 1, 2, 3, 4
 SECTION_NAMES = {1: "metadata", 2: "mesh", 3: "position atlas", 4: "direction map"}
@@ -212,10 +212,12 @@ def _f32(a, n):
 
 def write_asset(path, *, name, k, positions, uvs, triangles, atlas, atlas_lo, atlas_hi, dirmap, dir_lo,
                 dir_hi, bias=(0.0, 0.0, 0.0), background=(1.0, 1.0, 1.0, 1.0), dir_frame=np.eye(3),
-                camera=None, description="", provenance="", patch=0, unshared=None, compress=True):
+                camera=None, description="", provenance="", patch=0, unshared=None, compress=True, one_sided=0):
     """Writes one .fvlf file (to path.partial, then renames). Returns the file size in bytes.
 
     camera: dict(eye, target, up, fovy, near, far); derived from the bounds when None.
+    one_sided: the first one_sided triangles are seen from their counter-clockwise side only
+    (orient_faces.py); a renderer may cull their back faces.
     """
     k = int(k)
     if k % 4 or not 4 <= k <= 64:
@@ -228,6 +230,8 @@ def write_asset(path, *, name, k, positions, uvs, triangles, atlas, atlas_lo, at
         raise ValueError("uvs and positions differ in count")
     if T == 0 or V == 0 or int(tris.max()) >= V:
         raise ValueError("bad triangles")
+    if not 0 <= int(one_sided) <= T:
+        raise ValueError("one_sided must be in [0, %d], got %d" % (T, one_sided))
     if unshared is None:
         unshared = V == 3 * T and np.array_equal(tris.reshape(-1), np.arange(3 * T, dtype=np.uint32))
     atlas = np.ascontiguousarray(atlas, dtype=np.uint8)
@@ -261,7 +265,7 @@ def write_asset(path, *, name, k, positions, uvs, triangles, atlas, atlas_lo, at
         raw = arr.tobytes()
         stored, enc, filt = encode_blob(raw, compress)
         mesh_blobs.append((stored, len(raw), enc, filt))
-    mesh_head = struct.pack("<IIII", V, T, MESH_UNSHARED if unshared else 0, 0)
+    mesh_head = struct.pack("<IIII", V, T, MESH_UNSHARED if unshared else 0, int(one_sided))
     sections.append((SEC_MESH,) + b.section_with_blobs(mesh_head, mesh_blobs))
 
     for kind, tex, lo, hi in ((SEC_ATLAS, atlas, atlas_lo, atlas_hi), (SEC_DIRMAP, dirmap, dir_lo, dir_hi)):

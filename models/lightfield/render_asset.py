@@ -176,7 +176,8 @@ def read_asset(path_or_bytes):
 
     s, e = secs[SEC_MESH]
     c = _Cursor(buf, s, e, name + ": mesh")
-    V, T, mflags, _ = (c.u32("vertex count"), c.u32("triangle count"), c.u32("flags"), c.u32("reserved"))
+    V, T, mflags, one_sided = (c.u32("vertex count"), c.u32("triangle count"), c.u32("flags"),
+                               c.u32("one-sided triangles"))  # 1.0 files hold 0 here
     if not (1 <= V <= 1 << 26 and 1 <= T <= 1 << 26):
         raise AssetError("%s: %d vertices / %d triangles out of range" % (c.where, V, T))
     pos, uv, tri = _blobs(c, 3, s, e, [12 * V, 8 * V, 12 * T], c.where)
@@ -184,6 +185,9 @@ def read_asset(path_or_bytes):
     a["uvs"] = np.frombuffer(uv, dtype="<f4").reshape(V, 2).astype(np.float32)
     a["triangles"] = np.frombuffer(tri, dtype="<u4").reshape(T, 3).astype(np.int64)
     a["unshared"] = bool(mflags & 1)
+    if one_sided > T:
+        raise AssetError("%s: %d one-sided triangles of %d" % (c.where, one_sided, T))
+    a["one_sided"] = one_sided
     if a["triangles"].max() >= V:
         raise AssetError("%s: a triangle index is >= the vertex count %d" % (c.where, V))
     if not (np.all(np.isfinite(a["positions"])) and np.all(np.isfinite(a["uvs"]))):
@@ -228,8 +232,10 @@ def gpu_bytes(a):
 # ---- reference renderer ---------------------------------------------------------------------
 
 
-def rasterize_np(verts, faces, c2w, H, W, focal, near=1e-4, max_candidates=1 << 22):
-    """NumPy z-buffer at pixel centres. Returns (face id [H*W] (-1 none), screen barycentrics [H*W,3])."""
+def rasterize_np(verts, faces, c2w, H, W, focal, near=1e-4, max_candidates=1 << 22, one_sided=0):
+    """NumPy z-buffer at pixel centres. Returns (face id [H*W] (-1 none), screen barycentrics [H*W,3]).
+    Faces below `one_sided` are skipped where their clockwise side faces the camera (GL back-face
+    culling with counter-clockwise front faces)."""
     R, t = c2w[:3, :3].astype(np.float64), c2w[:3, 3].astype(np.float64)
     pc = (verts.astype(np.float64) - t) @ R
     z = -pc[:, 2]
@@ -238,6 +244,10 @@ def rasterize_np(verts, faces, c2w, H, W, focal, near=1e-4, max_candidates=1 << 
     sy = -focal * pc[:, 1] / zs + 0.5 * H
     fz, fx, fy = z[faces], sx[faces], sy[faces]
     front = (fz > near).all(-1)
+    if one_sided:
+        v = verts.astype(np.float64)[faces[:one_sided]]
+        n = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+        front[:one_sided] &= np.einsum("ij,ij->i", n, t - v[:, 0]) > 0
     x0 = np.clip(np.ceil(fx.min(-1) - 0.5), 0, W).astype(np.int64)
     x1 = np.clip(np.floor(fx.max(-1) - 0.5), -1, W - 1).astype(np.int64)
     y0 = np.clip(np.ceil(fy.min(-1) - 0.5), 0, H).astype(np.int64)
@@ -314,7 +324,7 @@ def shade(asset, x, st, eye):
 def render_view(asset, c2w, H, W, focal, return_hit=False):
     c2w = np.asarray(c2w, dtype=np.float64)
     tris = asset["triangles"]
-    fid, pb = rasterize_np(asset["positions"], tris, c2w, H, W, focal)
+    fid, pb = rasterize_np(asset["positions"], tris, c2w, H, W, focal, one_sided=asset.get("one_sided", 0))
     img = np.tile(asset["background"][:3].astype(np.float32), (H * W, 1))
     hit = fid >= 0
     if hit.any():

@@ -362,11 +362,11 @@ Status parse_mesh(std::span<const std::uint8_t> file, Span section, const std::s
                   const LightFieldLoadOptions& options, std::int64_t& budget,
                   LightFieldAsset& asset) {
   FieldReader r(file, section.begin, section.end, name + ": mesh section");
-  std::uint32_t vertices = 0, triangles = 0, flags = 0, reserved = 0;
+  std::uint32_t vertices = 0, triangles = 0, flags = 0, one_sided = 0;
   FOVEA_RETURN_IF_ERROR(r.u32("vertex count", vertices));
   FOVEA_RETURN_IF_ERROR(r.u32("triangle count", triangles));
   FOVEA_RETURN_IF_ERROR(r.u32("flags", flags));
-  FOVEA_RETURN_IF_ERROR(r.u32("reserved", reserved));
+  FOVEA_RETURN_IF_ERROR(r.u32("one-sided triangle count", one_sided));
   if (vertices < 1 || vertices > fvlf::kMaxMeshElements || triangles < 1 ||
       triangles > fvlf::kMaxMeshElements)
     return r.error(std::to_string(vertices) + " vertices and " + std::to_string(triangles) +
@@ -393,6 +393,10 @@ Status parse_mesh(std::span<const std::uint8_t> file, Span section, const std::s
         decode_blob(file, blobs[b], outs[b], 0, 0,
                     r.where() + " blob " + std::to_string(b) + " (" + names[b] + ")"));
   asset.unshared = (flags & fvlf::kMeshUnshared) != 0;
+  if (one_sided > triangles)
+    return r.error(std::to_string(one_sided) + " one-sided triangles of " +
+                   std::to_string(triangles));
+  asset.one_sided_triangles = one_sided;
 
   for (std::uint64_t i = 0; i < 3 * T; ++i)
     if (asset.triangles[i] >= vertices)
@@ -585,6 +589,8 @@ Status check_shapes(const LightFieldAsset& asset) {
   if (asset.positions.size() > fvlf::kMaxMeshElements ||
       asset.triangles.size() / 3 > fvlf::kMaxMeshElements)
     return invalid("more than 2^26 vertices or triangles");
+  if (asset.one_sided_triangles > asset.triangles.size() / 3)
+    return invalid("more one-sided triangles than triangles");
   for (const LightFieldTexture* t : {&asset.atlas, &asset.direction_map}) {
     if (t->width < 1 || t->height < 1 || t->layers < 1 || t->width > fvlf::kMaxTextureSide ||
         t->height > fvlf::kMaxTextureSide)
@@ -763,7 +769,7 @@ Result<std::vector<std::uint8_t>> serialize_lightfield_asset(
   put_u32(head, static_cast<std::uint32_t>(asset.vertex_count()));
   put_u32(head, static_cast<std::uint32_t>(asset.triangle_count()));
   put_u32(head, asset.unshared ? fvlf::kMeshUnshared : 0u);
-  put_u32(head, 0);
+  put_u32(head, asset.one_sided_triangles);
   auto as_bytes = [](const auto& v) {
     return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(v.data()),
                                          v.size() * sizeof(v[0]));

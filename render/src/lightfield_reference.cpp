@@ -120,6 +120,8 @@ bool LightFieldReference::intersect(const glm::dvec3& origin, const glm::dvec3& 
       const glm::dvec3 pvec = glm::cross(direction, e2);
       const double det = glm::dot(e1, pvec);
       if (det == 0.0 || !std::isfinite(det)) continue;
+      // det < 0: the ray meets the clockwise side, which GL culls on one-sided triangles.
+      if (det < 0.0 && static_cast<std::uint32_t>(order_[i]) < asset_.one_sided_triangles) continue;
       const double inverse = 1.0 / det;
       const glm::dvec3 tvec = origin - corners_[c];
       const double u = glm::dot(tvec, pvec) * inverse;

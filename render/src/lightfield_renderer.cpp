@@ -271,7 +271,11 @@ std::vector<int> morton_order(const LightFieldAsset& asset) {
     const auto q = glm::u64vec3(unit * 2097151.0f);
     keyed[t] = {spread(q.x) | spread(q.y) << 1 | spread(q.z) << 2, t};
   }
-  std::sort(keyed.begin(), keyed.end());
+  // One-sided triangles first (they are drawn with back faces culled), each group in Morton order.
+  const auto one_sided = static_cast<std::ptrdiff_t>(
+      std::min<std::uint32_t>(asset.one_sided_triangles, static_cast<std::uint32_t>(triangles)));
+  std::sort(keyed.begin(), keyed.begin() + one_sided);
+  std::sort(keyed.begin() + one_sided, keyed.end());
   std::vector<int> order(static_cast<size_t>(triangles));
   for (int t = 0; t < triangles; ++t) order[t] = keyed[t].second;
   return order;
@@ -285,6 +289,7 @@ glm::vec3 eye_position(const glm::mat4& view) {
 struct Cluster {
   int first = 0;
   int count = 0;
+  bool one_sided = false;  // back faces culled
   glm::vec3 lo{0.0f};
   glm::vec3 hi{0.0f};
 };
@@ -378,6 +383,7 @@ struct LightFieldRenderer::State {
   LightFieldPasses passes = LightFieldPasses::kDeferred;
   int k = 0;
   int triangles = 0;
+  int one_sided = 0;  // the first one_sided triangles of the buffers
   glm::vec4 background{1.0f};
   LightFieldTextureLayout atlas;
   LightFieldTextureLayout directions;
@@ -470,6 +476,8 @@ Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
   s.passes = options.passes;
   s.k = asset.k;
   s.triangles = asset.triangle_count();
+  s.one_sided =
+      static_cast<int>(std::min<std::uint32_t>(asset.one_sided_triangles, asset.triangle_count()));
   s.background = asset.background;
 
   std::int64_t texture_bytes = 0;
@@ -512,13 +520,19 @@ Result<LightFieldRenderer> LightFieldRenderer::create(GpuMemoryLedger& ledger,
     for (int t = 0; t < triangles; ++t)
       for (int c = 0; c < 3; ++c) indices[3 * static_cast<size_t>(t) + c] = corner(t, c);
   }
-  for (int first = 0; first < triangles; first += kClusterTriangles) {
+  // Clusters do not straddle the one-sided / two-sided boundary.
+  const int one_sided =
+      static_cast<int>(std::min<std::uint32_t>(asset.one_sided_triangles, triangles));
+  for (int first = 0; first < triangles;) {
     Cluster cluster;
     cluster.first = first;
-    cluster.count = std::min(kClusterTriangles, triangles - first);
+    cluster.one_sided = first < one_sided;
+    cluster.count =
+        std::min(kClusterTriangles, (cluster.one_sided ? one_sided : triangles) - first);
+    first += cluster.count;
     cluster.lo = glm::vec3(std::numeric_limits<float>::max());
     cluster.hi = glm::vec3(-std::numeric_limits<float>::max());
-    for (int t = first; t < first + cluster.count; ++t)
+    for (int t = cluster.first; t < first; ++t)
       for (int c = 0; c < 3; ++c) {
         cluster.lo = glm::min(cluster.lo, asset.positions[corner(t, c)]);
         cluster.hi = glm::max(cluster.hi, asset.positions[corner(t, c)]);
@@ -642,10 +656,21 @@ void LightFieldRenderer::clear() const {
 void LightFieldRenderer::draw_mesh() const {
   const State& s = *state_;
   glBindVertexArray(s.vertex_array);
-  if (s.index_buffer != 0)
-    glDrawElements(GL_TRIANGLES, 3 * s.triangles, GL_UNSIGNED_INT, nullptr);
-  else
-    glDrawArrays(GL_TRIANGLES, 0, 3 * s.triangles);
+  glFrontFace(GL_CCW);
+  glCullFace(GL_BACK);
+  // The one-sided triangles come first in the buffers, culled; then the rest, both sides.
+  auto draw_range = [&](int first, int count) {
+    if (count <= 0) return;
+    if (s.index_buffer != 0)
+      glDrawElements(GL_TRIANGLES, 3 * count, GL_UNSIGNED_INT,
+                     reinterpret_cast<const void*>(static_cast<std::uintptr_t>(first) * 12));
+    else
+      glDrawArrays(GL_TRIANGLES, 3 * first, 3 * count);
+  };
+  glEnable(GL_CULL_FACE);
+  draw_range(0, s.one_sided);
+  glDisable(GL_CULL_FACE);
+  draw_range(s.one_sided, s.triangles - s.one_sided);
   glBindVertexArray(0);
 }
 
@@ -659,8 +684,19 @@ void LightFieldRenderer::draw_mesh(const glm::vec3& eye) const {
   }
   std::sort(keyed.begin(), keyed.end());
   glBindVertexArray(s.vertex_array);
+  glFrontFace(GL_CCW);
+  glCullFace(GL_BACK);
+  bool culling = false;
+  glDisable(GL_CULL_FACE);
   for (const auto& [distance, c] : keyed) {
     const Cluster& cluster = s.clusters[c];
+    if (cluster.one_sided != culling) {
+      culling = cluster.one_sided;
+      if (culling)
+        glEnable(GL_CULL_FACE);
+      else
+        glDisable(GL_CULL_FACE);
+    }
     if (s.index_buffer != 0)
       glDrawElements(
           GL_TRIANGLES, 3 * cluster.count, GL_UNSIGNED_INT,
@@ -668,6 +704,7 @@ void LightFieldRenderer::draw_mesh(const glm::vec3& eye) const {
     else
       glDrawArrays(GL_TRIANGLES, 3 * cluster.first, 3 * cluster.count);
   }
+  glDisable(GL_CULL_FACE);
   glBindVertexArray(0);
 }
 

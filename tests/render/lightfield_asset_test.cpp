@@ -3,7 +3,6 @@
 
 #include <doctest/doctest.h>
 
-
 #include <zlib.h>
 
 #include <bit>
@@ -128,6 +127,7 @@ void expect_same(const LightFieldAsset& a, const LightFieldAsset& b) {
   CHECK(a.patch == b.patch);
   CHECK(a.positions == b.positions);
   CHECK(a.uvs == b.uvs);
+  CHECK(a.one_sided_triangles == b.one_sided_triangles);
   CHECK(a.triangles == b.triangles);
   CHECK(a.unshared == b.unshared);
   for (auto [x, y] :
@@ -148,6 +148,13 @@ TEST_CASE("lightfield asset: the procedural asset writes and reads back exactly,
   CHECK(asset.direction_map.layers == 2);
   CHECK(asset.triangle_count() == 12 + 320 + 2);
   CHECK(asset.unshared);
+  LightFieldAsset one_sided = asset;
+  one_sided.one_sided_triangles = 12;
+  for (bool compress : {false, true}) {
+    auto loaded = parse_lightfield_asset(serialize(one_sided, compress), "one_sided.fvlf");
+    REQUIRE_MESSAGE(loaded.is_ok(), loaded.status().to_string());
+    expect_same(one_sided, *loaded);
+  }
   for (bool compress : {false, true}) {
     CAPTURE(compress);
     const Bytes bytes = serialize(asset, compress);
@@ -395,6 +402,17 @@ TEST_CASE("lightfield asset: mesh counts, blob records, indices and bounds are c
   const size_t triangles = get_u64(bytes, layout.mesh_record(2));
   expect_refused(
       bytes, [&](Bytes& b) { set_u32(b, triangles + 4, 100000); }, "vertex index 100000");
+  // More one-sided triangles than triangles; as many is fine (format 1.1).
+  const std::uint32_t triangle_count = get_u32(bytes, mesh + 4);
+  expect_refused(
+      bytes, [&](Bytes& b) { set_u32(b, mesh + 12, triangle_count + 1); },
+      "one-sided triangles of");
+  Bytes all_one_sided = bytes;
+  set_u32(all_one_sided, mesh + 12, triangle_count);
+  reseal_lightfield_asset(all_one_sided);
+  auto one_sided = parse_lightfield_asset(all_one_sided, "one_sided.fvlf");
+  REQUIRE(one_sided.is_ok());
+  CHECK(one_sided->one_sided_triangles == triangle_count);
   // The unshared flag with indices that are not 0, 1, 2, ...
   expect_refused(
       bytes, [&](Bytes& b) { set_u32(b, triangles, 1); }, "flagged unshared");
@@ -559,6 +577,10 @@ TEST_CASE("lightfield asset: the writer refuses what the loader would refuse") {
   asset = small_asset();
   asset.k = 6;
   CHECK_FALSE(serialize_lightfield_asset(asset).is_ok());
+  asset = small_asset();
+  asset.one_sided_triangles = static_cast<std::uint32_t>(asset.triangle_count() + 1);
+  CHECK(serialize_lightfield_asset(asset).status().message().find("one-sided") !=
+        std::string::npos);
 }
 
 TEST_CASE("lightfield asset: the procedural asset's atlas follows the bake's patch layout") {

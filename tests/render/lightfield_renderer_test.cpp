@@ -410,6 +410,63 @@ TEST_CASE("lightfield renderer: an indexed mesh draws the same picture as an uns
   CHECK(render_gl(a, camera, 0.1, 20.0).pixels == render_gl(b, camera, 0.1, 20.0).pixels);
 }
 
+// The asset with every triangle one-sided, wound as given or turned over.
+LightFieldAsset all_one_sided(LightFieldAsset asset, bool turned) {
+  asset.one_sided_triangles = static_cast<std::uint32_t>(asset.triangle_count());
+  if (turned)
+    for (size_t t = 0; t < asset.triangles.size(); t += 3)
+      std::swap(asset.triangles[t + 1], asset.triangles[t + 2]);
+  return asset;
+}
+
+TEST_CASE("lightfield renderer: one-sided triangles are culled as the CPU reference culls them") {
+  // The procedural mesh has closed shapes and a ground square, so either winding hides some of
+  // what is seen: the two pictures differ from each other, and GL must agree with the
+  // reference on both (the reference skips a one-sided triangle whose clockwise side the ray
+  // meets; GL culls back faces with counter-clockwise fronts).
+  const LightFieldAsset base = make_procedural_lightfield_asset({.k = 8});
+  for (const glm::dvec3 eye : {glm::dvec3(2.6, -3.4, 2.1), glm::dvec3(0.3, -0.6, 4.2)}) {
+    PinholeCamera camera =
+        PinholeCamera::look_at(eye, {0.0, 0.0, 0.0}, {0.0, 0.0, 1.0}, 0.69, 200, 200);
+    ImageRgba8 cpu_pictures[2];
+    for (int turned = 0; turned < 2; ++turned) {
+      const LightFieldAsset asset = all_one_sided(base, turned != 0);
+      cpu_pictures[turned] = LightFieldReference(asset).render(camera, 0.1, 20.0);
+      for (LightFieldPasses passes : kAllPasses) {
+        CAPTURE(pass_tag(passes));
+        CAPTURE(turned);
+        const ImageRgba8 gl =
+            render_gl(make_renderer(asset, {.passes = passes}), camera, 0.1, 20.0);
+        const double db = psnr(gl, cpu_pictures[turned]);
+        CHECK(db >= kMinPsnrVsReference);
+        save_on_failure(db >= kMinPsnrVsReference,
+                        std::string("one_sided_") + pass_tag(passes) + (turned ? "_turned" : ""),
+                        gl, cpu_pictures[turned]);
+      }
+    }
+    CHECK(psnr(cpu_pictures[0], cpu_pictures[1]) < 30.0);
+  }
+}
+
+TEST_CASE(
+    "lightfield renderer: a mesh of one-sided triangles facing the camera draws as two-sided") {
+  // Turn every triangle so its counter-clockwise side faces the camera: culling then removes
+  // nothing the camera could see, and the picture is the two-sided one.
+  LightFieldAsset asset = make_procedural_lightfield_asset({.k = 8});
+  const PinholeCamera camera = default_camera(asset, 160, 160);
+  const glm::vec3 eye(asset.camera.eye);
+  const ImageRgba8 two_sided = render_gl(make_renderer(asset), camera, 0.1, 20.0);
+  for (size_t t = 0; t < asset.triangles.size(); t += 3) {
+    const glm::vec3 a = asset.positions[asset.triangles[t]];
+    const glm::vec3 n = glm::cross(asset.positions[asset.triangles[t + 1]] - a,
+                                   asset.positions[asset.triangles[t + 2]] - a);
+    if (glm::dot(n, eye - a) < 0.0f) std::swap(asset.triangles[t + 1], asset.triangles[t + 2]);
+  }
+  asset.unshared = false;  // turning the index list breaks 0, 1, 2, ...
+  asset.one_sided_triangles = static_cast<std::uint32_t>(asset.triangle_count());
+  CHECK(psnr(render_gl(make_renderer(asset), camera, 0.1, 20.0), two_sided) >= 60.0);
+}
+
 TEST_CASE("lightfield renderer: GPU memory is counted in the ledger for the renderer's life") {
   GlPlatform& platform = testing::gl_context();
   const std::int64_t before = platform.gpu_memory().current_bytes();

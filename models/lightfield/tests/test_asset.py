@@ -57,7 +57,7 @@ def test_layout_of_header_and_alignment():
     data = _write(build())
     assert data[:8] == b"\x89FVL\r\n\x1a\n"
     major, minor, hbytes, fbytes, crc, nsec, table = struct.unpack("<HHIQIIQ", data[8:40])
-    assert (major, minor, hbytes, fbytes, nsec, table) == (1, 0, 64, len(data), 4, 64)
+    assert (major, minor, hbytes, fbytes, nsec, table) == (1, 1, 64, len(data), 4, 64)
     for i in range(nsec):
         kind, _, off, size = struct.unpack("<IIQQ", data[64 + 24 * i:88 + 24 * i])
         assert kind == i + 1 and off % 64 == 0

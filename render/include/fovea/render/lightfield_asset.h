@@ -21,7 +21,8 @@ namespace fovea::render {
 namespace fvlf {
 inline constexpr std::uint8_t kMagic[8] = {0x89, 'F', 'V', 'L', '\r', '\n', 0x1a, '\n'};
 inline constexpr std::uint16_t kVersionMajor = 1;
-inline constexpr std::uint16_t kVersionMinor = 0;
+// 1.1: the mesh section's fourth field counts one-sided triangles (0, and ignored, in 1.0).
+inline constexpr std::uint16_t kVersionMinor = 1;
 inline constexpr int kHeaderBytes = 64;
 inline constexpr int kSectionRecordBytes = 24;
 inline constexpr int kBlobRecordBytes = 32;
@@ -92,9 +93,13 @@ struct LightFieldAsset {
   std::vector<glm::vec2> uvs;            // normalised atlas coordinates (s, t), V
   std::vector<std::uint32_t> triangles;  // 3 T vertex indices
   bool unshared = false;                 // vertex 3t+i is corner i of triangle t
-  LightFieldTexture atlas;               // f_{c,j}: 3k/4 layers
-  LightFieldTexture direction_map;       // beta_j: k/4 layers, square, octahedral
-  std::int64_t file_bytes = 0;           // the size of the file it was read from (0: built)
+  // Triangles [0, one_sided_triangles) are seen from their counter-clockwise side only
+  // (orient_faces.py checked it from a sphere of views), so a renderer may cull their back
+  // faces; the rest are drawn from both sides. The meshes' winding is not consistent.
+  std::uint32_t one_sided_triangles = 0;
+  LightFieldTexture atlas;          // f_{c,j}: 3k/4 layers
+  LightFieldTexture direction_map;  // beta_j: k/4 layers, square, octahedral
+  std::int64_t file_bytes = 0;      // the size of the file it was read from (0: built)
 
   int vertex_count() const noexcept { return static_cast<int>(positions.size()); }
   int triangle_count() const noexcept { return static_cast<int>(triangles.size() / 3); }
