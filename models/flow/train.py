@@ -112,7 +112,8 @@ def main():
     if os.path.exists(last):
         ck = torch.load(last, map_location=dev)
         net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+        if "opt" in ck:  # the committed checkpoints hold the weights only; AdamW restarts its moments
+            opt.load_state_dict(ck["opt"])
         step, best = ck["step"], ck["best"]
         log(f"# resumed from {last} at step {step} (best val EPE {best:.3f})")
     else:
