@@ -1,12 +1,14 @@
 #include "fovea/core/compiled_model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "fovea/core/xnnpack_memory.h"
+#include "narrow_conv.h"
 #include "node_kernel.h"
 #include "onednn_nodes.h"
 #include "vnni_nodes.h"
@@ -172,6 +174,9 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
     if (context.int8_kernels() == Int8Kernels::kOnednn)
       kernel = inference::make_onednn_node_kernel(graph, node,
                                                   {&budget, compiled->owner_, context.threads()});
+    // FP32 convolutions to a few channels (a flow head's (dx, dy)), which XNNPACK pads to 16.
+    if (kernel && !*kernel)
+      kernel = inference::make_narrow_conv_node_kernel(graph, node, {&budget, compiled->owner_});
     if (kernel && !*kernel) kernel = inference::make_node_kernel(graph, node);
     if (!kernel) return kernel.status().with_context("model '" + name + "'");
     compiled->kernels_.push_back(std::move(*kernel));
@@ -366,6 +371,16 @@ void CompiledModel::evict() {
   for (auto& layer : layers_) layer->evict();
 }
 
+Status CompiledModel::set_layer_seconds(std::span<double> seconds) {
+  if (!seconds.empty() && seconds.size() != layers_.size())
+    return Status(ErrorCode::kInvalidArgument,
+                  "model '" + model_->metadata.name + "' has " + std::to_string(layers_.size()) +
+                      " layers, got " + std::to_string(seconds.size()) + " timing slots");
+  std::lock_guard lock(mutex_);
+  layer_seconds_ = seconds;
+  return Status::ok();
+}
+
 Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
                           std::span<const std::span<std::uint8_t>> outputs) {
   const ModelGraph& graph = model_->graph;
@@ -407,11 +422,17 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
   for (size_t i = 0; i < inputs.size(); ++i)
     std::memcpy(arena + plan_.offsets[static_cast<size_t>(graph.inputs[i])], inputs[i].data(),
                 inputs[i].size());
+  const bool timed = !layer_seconds_.empty();
   for (auto& layer : layers_) {
     std::lock_guard layer_lock(layer->mutex);
     layer->pinned = true;
+    std::chrono::steady_clock::time_point start;
+    if (timed) start = std::chrono::steady_clock::now();
     Status status = ready_layer_locked(*layer, /*bind=*/true);
     if (status.is_ok()) status = kernels_[layer->position]->run(context_.threadpool());
+    if (timed)
+      layer_seconds_[layer->position] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     layer->pinned = false;
     layer->needed = false;
     FOVEA_RETURN_IF_ERROR(status);

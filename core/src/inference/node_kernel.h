@@ -42,8 +42,9 @@ class NodeKernel {
 // `zero_point`: the bounds both XNNPACK and oneDNN kernels saturate to.
 std::pair<int, int> int8_clamp(const OpAttributes& attributes, float scale, int zero_point);
 
-// The fastest kernel this build has for `node`: XNNPACK where it has the op and type, plain
-// C++ (the reference kernels, FP32) otherwise.
+// The fastest kernel this build has for `node`: XNNPACK where it has the op and type, fovea's
+// vectorised flow kernels for FP32 Correlation and Warp (flow_nodes.h), plain C++ (the
+// reference kernels, FP32) otherwise.
 Result<std::unique_ptr<NodeKernel>> make_node_kernel(const ModelGraph& graph,
                                                      const GraphNode& node);
 

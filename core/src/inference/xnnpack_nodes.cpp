@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "flow_nodes.h"
 #include "fovea/core/reference_kernels.h"
 #include "node_kernel.h"
 
@@ -568,6 +569,7 @@ Result<std::unique_ptr<NodeKernel>> make_node_kernel(const ModelGraph& graph,
     case OpType::kCorrelation:
     case OpType::kWarp:
     case OpType::kScatterToGrid:
+      if (auto flow = make_flow_node_kernel(graph, node)) return flow;
       if (int8)
         return unsupported("has no INT8 kernel; keep it in FP32 between (de)quantize nodes");
       return std::unique_ptr<NodeKernel>(std::make_unique<ReferenceNodeKernel>(graph, node));

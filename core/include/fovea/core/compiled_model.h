@@ -130,6 +130,14 @@ class CompiledModel final {
   // Their accounted bytes (packed weights and kernel buffers), summed over every re-make.
   std::int64_t bytes_repacked() const noexcept { return bytes_repacked_.load(); }
 
+  // Graph node indices in the order run() executes them: the layers' positions.
+  std::span<const int> execution_order() const noexcept { return order_; }
+  // Profiling: while `seconds` is set (one slot per layer, execution_order()'s size), every
+  // run() writes each layer's wall time there, packing and binding included (nothing in steady
+  // state). Empty, the default, measures nothing: a run then costs one branch per layer.
+  // The caller keeps the storage alive while it is set.
+  Status set_layer_seconds(std::span<double> seconds);
+
  private:
   struct Layer;
   CompiledModel(InferenceContext& context, std::shared_ptr<const Model> model, BudgetOwner owner);
@@ -153,6 +161,7 @@ class CompiledModel final {
   std::atomic<int> prepared_layers_{0};
   std::atomic<std::int64_t> layers_repacked_{0};
   std::atomic<std::int64_t> bytes_repacked_{0};
+  std::span<double> layer_seconds_;  // set_layer_seconds(); guarded by mutex_
 };
 
 }  // namespace fovea

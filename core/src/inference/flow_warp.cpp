@@ -1,0 +1,219 @@
+// Warp on AVX-512: the four taps' positions, weights and insideness are worked out for 16
+// pixels at once, then each pixel's channels run 16 at a time (the last block masked). Pixels
+// whose four taps all lie inside the image, nearly all of them, take one branch-free loop; the
+// rest add only their inside taps, as the reference reads zero outside.
+
+#include "flow_warp.h"
+
+// GCC 12's AVX-512 headers trip its own -Wuninitialized on their _mm512_undefined_*() idiom
+// (GCC bug 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#define FOVEA_FLOW_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+
+namespace fovea::inference::flow {
+namespace {
+
+struct Task {
+  const float* x;
+  reference::Nhwc s;
+  const float* flow;
+  float* y;
+  bool avx512;
+};
+
+// A pixel's taps: (y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1); null when outside.
+struct Taps {
+  const float* p[4];
+  float w[4];
+  bool all_inside;
+};
+
+// Splits a sampling offset into its floor, clamped to where it still matters, and fraction.
+// Splitting the flow, not the position: x + u in float would lose u's low bits at large x.
+inline void split(float f, std::int64_t size, std::int64_t& whole, float& fraction) {
+  const float down = std::floor(f);
+  fraction = f - down;
+  // Beyond +-(size + 1) every tap is outside anyway; NaN lands there too.
+  const float limit = static_cast<float>(size + 1);
+  whole = down >= -limit && down <= limit ? static_cast<std::int64_t>(down)
+                                          : static_cast<std::int64_t>(-limit - 1);
+}
+
+Taps taps_of(const Task& t, std::int64_t n, std::int64_t h, std::int64_t w, const float* f) {
+  const reference::Nhwc& s = t.s;
+  std::int64_t ox, oy;
+  float ax, ay;
+  split(f[0], s.w, ox, ax);
+  split(f[1], s.h, oy, ay);
+  const std::int64_t x0 = w + ox, y0 = h + oy;
+  const float wx[2] = {1.0f - ax, ax}, wy[2] = {1.0f - ay, ay};
+  Taps taps{};
+  taps.all_inside = true;
+  for (int i = 0; i < 4; ++i) {
+    const std::int64_t yy = y0 + i / 2, xx = x0 + i % 2;
+    if (yy < 0 || yy >= s.h || xx < 0 || xx >= s.w) {
+      taps.p[i] = nullptr;
+      taps.w[i] = 0.0f;
+      taps.all_inside = false;
+      continue;
+    }
+    taps.p[i] = t.x + ((n * s.h + yy) * s.w + xx) * s.c;
+    taps.w[i] = wx[i % 2] * wy[i / 2];
+  }
+  return taps;
+}
+
+void pixel_portable(const Taps& taps, std::int64_t c, float* out) {
+  for (std::int64_t k = 0; k < c; ++k) out[k] = 0.0f;
+  for (int i = 0; i < 4; ++i) {
+    if (taps.p[i] == nullptr) continue;
+    const float* p = taps.p[i];
+    const float w = taps.w[i];
+    for (std::int64_t k = 0; k < c; ++k) out[k] += w * p[k];
+  }
+}
+
+FOVEA_FLOW_AVX512 void pixel_avx512(const float* const* p, const float* w, bool all_inside,
+                                    std::int64_t c, float* out) {
+  const __mmask16 tail = __mmask16((1u << static_cast<unsigned>(c % 16)) - 1u);
+  if (all_inside) {
+    const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]);
+    const __m512 w2 = _mm512_set1_ps(w[2]), w3 = _mm512_set1_ps(w[3]);
+    const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3];
+    for (std::int64_t k = 0; k < c; k += 16) {
+      const __mmask16 m = c - k >= 16 ? __mmask16(0xffff) : tail;
+      __m512 v = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(m, p0 + k));
+      v = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(m, p1 + k), v);
+      v = _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(m, p2 + k), v);
+      v = _mm512_fmadd_ps(w3, _mm512_maskz_loadu_ps(m, p3 + k), v);
+      _mm512_mask_storeu_ps(out + k, m, v);
+    }
+    return;
+  }
+  for (std::int64_t k = 0; k < c; k += 16) {
+    const __mmask16 m = c - k >= 16 ? __mmask16(0xffff) : tail;
+    __m512 v = _mm512_setzero_ps();
+    for (int i = 0; i < 4; ++i)
+      if (p[i] != nullptr)
+        v = _mm512_fmadd_ps(_mm512_set1_ps(w[i]), _mm512_maskz_loadu_ps(m, p[i] + k), v);
+    _mm512_mask_storeu_ps(out + k, m, v);
+  }
+}
+
+// 16 pixels of a row at a time: their taps' rows, columns, weights and whether they lie inside
+// are worked out in zmm registers, then each pixel's channels are blended.
+FOVEA_FLOW_AVX512 void row_avx512(const Task& t, std::int64_t row) {
+  const reference::Nhwc& s = t.s;
+  const std::int64_t n = row / s.h, h = row % s.h;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  // Offsets beyond +-(size + 1) leave every tap outside; clamping first keeps the int32
+  // conversion defined (NaN lands on the low bound: max returns its second operand then).
+  const __m512 x_lo = _mm512_set1_ps(-static_cast<float>(s.w + 2));
+  const __m512 x_hi = _mm512_set1_ps(static_cast<float>(s.w + 2));
+  const __m512 y_lo = _mm512_set1_ps(-static_cast<float>(s.h + 2));
+  const __m512 y_hi = _mm512_set1_ps(static_cast<float>(s.h + 2));
+  const __m512i width = _mm512_set1_epi32(static_cast<int>(s.w));
+  const __m512i height = _mm512_set1_epi32(static_cast<int>(s.h));
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512 ones = _mm512_set1_ps(1.0f);
+  const float* image = t.x + n * s.h * s.w * s.c;
+  alignas(64) std::int32_t xs[16], ys[16];
+  alignas(64) float weights[4][16];
+  for (std::int64_t w0 = 0; w0 < s.w; w0 += 16) {
+    const int count = static_cast<int>(std::min<std::int64_t>(16, s.w - w0));
+    const __mmask16 live = __mmask16((1u << count) - 1u);
+    const float* f = t.flow + (row * s.w + w0) * 2;
+    const __m512 lo =
+        _mm512_maskz_loadu_ps(__mmask16(count >= 8 ? 0xffff : (1u << (2 * count)) - 1u), f);
+    const __m512 hi =
+        _mm512_maskz_loadu_ps(count > 8 ? __mmask16((1u << (2 * (count - 8))) - 1u) : 0, f + 16);
+    const __m512 u = _mm512_permutex2var_ps(lo, even, hi);
+    const __m512 v = _mm512_permutex2var_ps(lo, odd, hi);
+    const __m512 fu = _mm512_roundscale_ps(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m512 fv = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m512 ax = _mm512_sub_ps(u, fu), ay = _mm512_sub_ps(v, fv);
+    const __m512i x0 =
+        _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(w0)), lanes),
+                         _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(fu, x_lo), x_hi)));
+    const __m512i y0 =
+        _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(h)),
+                         _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(fv, y_lo), y_hi)));
+    const __m512i x1 = _mm512_add_epi32(x0, one), y1 = _mm512_add_epi32(y0, one);
+    // Unsigned compares: a negative coordinate is a huge unsigned one, so one test per side.
+    const __mmask16 in_x0 = _mm512_cmplt_epu32_mask(x0, width);
+    const __mmask16 in_x1 = _mm512_cmplt_epu32_mask(x1, width);
+    const __mmask16 in_y0 = _mm512_cmplt_epu32_mask(y0, height);
+    const __mmask16 in_y1 = _mm512_cmplt_epu32_mask(y1, height);
+    const __mmask16 inside[4] = {__mmask16(in_y0 & in_x0), __mmask16(in_y0 & in_x1),
+                                 __mmask16(in_y1 & in_x0), __mmask16(in_y1 & in_x1)};
+    const __m512 wx0 = _mm512_sub_ps(ones, ax), wy0 = _mm512_sub_ps(ones, ay);
+    _mm512_store_ps(weights[0], _mm512_mul_ps(wx0, wy0));
+    _mm512_store_ps(weights[1], _mm512_mul_ps(ax, wy0));
+    _mm512_store_ps(weights[2], _mm512_mul_ps(wx0, ay));
+    _mm512_store_ps(weights[3], _mm512_mul_ps(ax, ay));
+    _mm512_store_si512(xs, x0);
+    _mm512_store_si512(ys, y0);
+    const unsigned all = inside[0] & inside[1] & inside[2] & inside[3] & live;
+    for (int i = 0; i < count; ++i) {
+      const float* p[4];
+      const float w[4] = {weights[0][i], weights[1][i], weights[2][i], weights[3][i]};
+      const std::int64_t x = xs[i], y = ys[i];
+      const bool all_inside = (all >> i) & 1u;
+      for (int k = 0; k < 4; ++k)
+        p[k] = (inside[k] >> i) & 1u ? image + ((y + k / 2) * s.w + x + k % 2) * s.c : nullptr;
+      pixel_avx512(p, w, all_inside, s.c, t.y + (row * s.w + w0 + i) * s.c);
+    }
+  }
+}
+
+void run_row(const Task& t, std::int64_t row) {
+  const reference::Nhwc& s = t.s;
+  if (t.avx512) {
+    row_avx512(t, row);
+    return;
+  }
+  const std::int64_t n = row / s.h, h = row % s.h;
+  for (std::int64_t w = 0; w < s.w; ++w) {
+    const std::int64_t pixel = row * s.w + w;
+    const Taps taps = taps_of(t, n, h, w, t.flow + pixel * 2);
+    pixel_portable(taps, s.c, t.y + pixel * s.c);
+  }
+}
+
+void run_task(void* context, size_t row) {
+  run_row(*static_cast<const Task*>(context), static_cast<std::int64_t>(row));
+}
+
+}  // namespace
+
+void warp_f32(const float* x, reference::Nhwc shape, const float* flow, float* y,
+              pthreadpool_t pool, Isa isa) {
+  // The AVX-512 path works out tap positions in int32.
+  const bool small = shape.n * shape.h * shape.w * shape.c < (std::int64_t{1} << 31) &&
+                     shape.w < (1 << 30) && shape.h < (1 << 30);
+  const Task task{x, shape, flow, y, use_avx512(isa) && small};
+  const std::int64_t rows = shape.n * shape.h;
+  if (pool == nullptr || rows == 1) {
+    for (std::int64_t row = 0; row < rows; ++row) run_row(task, row);
+    return;
+  }
+  pthreadpool_parallelize_1d(pool, &run_task, const_cast<Task*>(&task), static_cast<size_t>(rows),
+                             0);
+}
+
+}  // namespace fovea::inference::flow

@@ -1,0 +1,158 @@
+#include "narrow_conv.h"
+
+// GCC 12's AVX-512 headers trip its own -Wuninitialized on their _mm512_undefined_*() idiom
+// (GCC bug 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <algorithm>
+#include <cstdint>
+
+#define FOVEA_NARROW_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+
+namespace fovea::inference {
+namespace {
+
+struct Task {
+  const NarrowConvShape* s;
+  const float* x;
+  const float* w;
+  const float* bias;
+  float* y;
+};
+
+FOVEA_NARROW_AVX512 inline __m256 half_sum(__m512 v) {
+  return _mm256_add_ps(_mm512_castps512_ps256(v),
+                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+// Lane j: the sum of v_j's 16 lanes.
+FOVEA_NARROW_AVX512 inline __m256 reduce8(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 v4,
+                                          __m512 v5, __m512 v6, __m512 v7) {
+  const __m256 h01 = _mm256_hadd_ps(half_sum(v0), half_sum(v1));
+  const __m256 h23 = _mm256_hadd_ps(half_sum(v2), half_sum(v3));
+  const __m256 h45 = _mm256_hadd_ps(half_sum(v4), half_sum(v5));
+  const __m256 h67 = _mm256_hadd_ps(half_sum(v6), half_sum(v7));
+  const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+  return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
+// One output row, 8 / O pixels at a time; accumulator j is pixel j / O, channel j % O, which is
+// also where its sum goes in the NHWC output. The accumulators are named variables: GCC 12
+// keeps an array of them in memory.
+template <int O>
+FOVEA_NARROW_AVX512 void run_row(const Task& t, std::int64_t row) {
+  constexpr int P = 8 / O;
+  const NarrowConvShape& s = *t.s;
+  const std::int64_t c = s.x.c;
+  const std::int64_t n = row / s.y.h, oy = row % s.y.h;
+  const __mmask16 tail = __mmask16((1u << static_cast<unsigned>(c % 16)) - 1u);
+  alignas(32) float bias8[8];
+  for (int j = 0; j < 8; ++j) bias8[j] = t.bias != nullptr ? t.bias[j % O] : 0.0f;
+  const __m256 bias = _mm256_load_ps(bias8);
+  const __m256 lo = _mm256_set1_ps(s.clamp_min), hi = _mm256_set1_ps(s.clamp_max);
+  for (std::int64_t ox0 = 0; ox0 < s.y.w; ox0 += P) {
+    const int count = static_cast<int>(std::min<std::int64_t>(P, s.y.w - ox0));
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    // Where the P windows lie inside the row, each window row is KW * C contiguous floats
+    // in x as in the weights: one loop over them, no per-tap bookkeeping.
+    const std::int64_t ix_first = ox0 * s.stride_w - s.pad_left;
+    const bool inside_row =
+        count == P && ix_first >= 0 && ix_first + (P - 1) * s.stride_w + s.kernel_w <= s.x.w;
+    for (int kh = 0; kh < s.kernel_h; ++kh) {
+      const std::int64_t iy = oy * s.stride_h - s.pad_top + kh;
+      if (iy < 0 || iy >= s.x.h) continue;
+      const float* x_row = t.x + (n * s.x.h + iy) * s.x.w * c;
+      if (inside_row) {
+        const std::int64_t span = s.kernel_w * c;
+        const __mmask16 span_tail = __mmask16((1u << static_cast<unsigned>(span % 16)) - 1u);
+        const float* xp[P];
+        for (int p = 0; p < P; ++p) xp[p] = x_row + (ix_first + p * s.stride_w) * c;
+        const float* wp[O];
+        for (int o = 0; o < O; ++o) wp[o] = t.w + (o * s.kernel_h + kh) * span;
+        for (std::int64_t k = 0; k < span; k += 16) {
+          const __mmask16 m = span - k >= 16 ? __mmask16(0xffff) : span_tail;
+          __m512 xv[P], wv[O];
+          for (int p = 0; p < P; ++p) xv[p] = _mm512_maskz_loadu_ps(m, xp[p] + k);
+          for (int o = 0; o < O; ++o) wv[o] = _mm512_maskz_loadu_ps(m, wp[o] + k);
+          a0 = _mm512_fmadd_ps(xv[0 / O], wv[0 % O], a0);
+          a1 = _mm512_fmadd_ps(xv[1 / O], wv[1 % O], a1);
+          a2 = _mm512_fmadd_ps(xv[2 / O], wv[2 % O], a2);
+          a3 = _mm512_fmadd_ps(xv[3 / O], wv[3 % O], a3);
+          a4 = _mm512_fmadd_ps(xv[4 / O], wv[4 % O], a4);
+          a5 = _mm512_fmadd_ps(xv[5 / O], wv[5 % O], a5);
+          a6 = _mm512_fmadd_ps(xv[6 / O], wv[6 % O], a6);
+          a7 = _mm512_fmadd_ps(xv[7 / O], wv[7 % O], a7);
+        }
+        continue;
+      }
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        // A pixel past the row's end or a tap in the padding loads through a zero mask.
+        const float* xp[P];
+        unsigned inside = 0;
+        for (int p = 0; p < P; ++p) {
+          const std::int64_t ix = (ox0 + p) * s.stride_w - s.pad_left + kw;
+          const bool ok = p < count && ix >= 0 && ix < s.x.w;
+          xp[p] = ok ? x_row + ix * c : t.w;
+          inside |= unsigned(ok) << p;
+        }
+        const float* wp[O];
+        for (int o = 0; o < O; ++o) wp[o] = t.w + ((o * s.kernel_h + kh) * s.kernel_w + kw) * c;
+        for (std::int64_t k = 0; k < c; k += 16) {
+          const __mmask16 m = c - k >= 16 ? __mmask16(0xffff) : tail;
+          __m512 xv[P], wv[O];
+          for (int p = 0; p < P; ++p)
+            xv[p] = _mm512_maskz_loadu_ps((inside >> p) & 1u ? m : __mmask16(0), xp[p] + k);
+          for (int o = 0; o < O; ++o) wv[o] = _mm512_maskz_loadu_ps(m, wp[o] + k);
+          a0 = _mm512_fmadd_ps(xv[0 / O], wv[0 % O], a0);
+          a1 = _mm512_fmadd_ps(xv[1 / O], wv[1 % O], a1);
+          a2 = _mm512_fmadd_ps(xv[2 / O], wv[2 % O], a2);
+          a3 = _mm512_fmadd_ps(xv[3 / O], wv[3 % O], a3);
+          a4 = _mm512_fmadd_ps(xv[4 / O], wv[4 % O], a4);
+          a5 = _mm512_fmadd_ps(xv[5 / O], wv[5 % O], a5);
+          a6 = _mm512_fmadd_ps(xv[6 / O], wv[6 % O], a6);
+          a7 = _mm512_fmadd_ps(xv[7 / O], wv[7 % O], a7);
+        }
+      }
+    }
+    __m256 v = _mm256_add_ps(reduce8(a0, a1, a2, a3, a4, a5, a6, a7), bias);
+    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+    _mm256_mask_storeu_ps(t.y + (row * s.y.w + ox0) * O, __mmask8((1u << (count * O)) - 1u), v);
+  }
+}
+
+template <int O>
+void run_task(void* context, size_t row) {
+  run_row<O>(*static_cast<const Task*>(context), static_cast<std::int64_t>(row));
+}
+
+}  // namespace
+
+bool narrow_conv_supported(const NarrowConvShape& shape, flow::Isa isa) {
+  const std::int64_t o = shape.y.c;
+  return flow::use_avx512(isa) && (o == 1 || o == 2 || o == 4 || o == 8) && shape.x.c >= 1;
+}
+
+void narrow_conv_f32(const NarrowConvShape& shape, const float* x, const float* weights,
+                     const float* bias, float* y, pthreadpool_t pool) {
+  const Task task{&shape, x, weights, bias, y};
+  void (*task_fn)(void*, size_t) = shape.y.c == 1   ? &run_task<1>
+                                   : shape.y.c == 2 ? &run_task<2>
+                                   : shape.y.c == 4 ? &run_task<4>
+                                                    : &run_task<8>;
+  const std::int64_t rows = shape.y.n * shape.y.h;
+  if (pool == nullptr || rows == 1) {
+    for (std::int64_t row = 0; row < rows; ++row) task_fn(const_cast<Task*>(&task), size_t(row));
+    return;
+  }
+  pthreadpool_parallelize_1d(pool, task_fn, const_cast<Task*>(&task), static_cast<size_t>(rows), 0);
+}
+
+}  // namespace fovea::inference
