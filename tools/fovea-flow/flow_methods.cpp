@@ -1,6 +1,7 @@
 #include "flow_methods.h"
 
 #include "fovea/vision/dis_optical_flow.h"
+#include "fovea/vision/learned_optical_flow.h"
 #include "zero_flow.h"
 
 namespace fovea::flow_tool {
@@ -12,13 +13,20 @@ MakeResult make_dis(vision::DisPreset preset) {
   return std::unique_ptr<vision::OpticalFlow>(std::make_unique<vision::DisOpticalFlow>(preset));
 }
 
-// The learned model's factory until it lands (issue 5, second half): it will load `model`
-// (.fvm) onto the inference core and return its OpticalFlow.
-MakeResult make_learned_flow(const std::string& model, const char* option) {
+// kUnavailable (a row marked "not available") when no model was given; a model that was given
+// but does not load is another error, which stops the tool.
+MakeResult make_learned_flow(const std::string& name, const std::string& model, const char* option,
+                             int threads,
+                             vision::FlowRefinement refine = vision::FlowRefinement::kNone) {
   if (model.empty())
     return Status(ErrorCode::kUnavailable, std::string("no model given (") + option + " PATH)");
-  return Status(ErrorCode::kUnavailable,
-                "the learned flow model is not built yet; '" + model + "' was not loaded");
+  vision::LearnedOpticalFlow::Options options;
+  options.name = name;
+  options.threads = threads;
+  options.refine = refine;
+  auto flow = vision::LearnedOpticalFlow::load(model, options);
+  if (!flow.is_ok()) return flow.status();
+  return std::unique_ptr<vision::OpticalFlow>(std::move(*flow));
 }
 
 }  // namespace
@@ -35,9 +43,19 @@ std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options) {
       {"dis_medium", "OpenCV DIS, medium preset",
        [] { return make_dis(vision::DisPreset::kMedium); }},
       {"fovea_fp32", "fovea's learned flow on the inference core, FP32 (--fovea-fp32 MODEL)",
-       [model = options.fovea_fp32_model] { return make_learned_flow(model, "--fovea-fp32"); }},
+       [model = options.fovea_fp32_model, threads = options.threads] {
+         return make_learned_flow("fovea_fp32", model, "--fovea-fp32", threads);
+       }},
       {"fovea_int8", "fovea's learned flow on the inference core, INT8 (--fovea-int8 MODEL)",
-       [model = options.fovea_int8_model] { return make_learned_flow(model, "--fovea-int8"); }},
+       [model = options.fovea_int8_model, threads = options.threads] {
+         return make_learned_flow("fovea_int8", model, "--fovea-int8", threads);
+       }},
+      {"fovea_int8_dis",
+       "the INT8 learned flow as the start of OpenCV DIS, fast preset (--fovea-int8 MODEL)",
+       [model = options.fovea_int8_model, threads = options.threads] {
+         return make_learned_flow("fovea_int8_dis", model, "--fovea-int8", threads,
+                                  vision::FlowRefinement::kDisFast);
+       }},
   };
 }
 

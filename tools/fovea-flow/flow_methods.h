@@ -3,9 +3,8 @@
 // makes an OpticalFlow or says why it cannot (a model file not given, not built yet): those
 // methods still get a row, marked "not available", so tables keep their shape.
 //
-// Adding a method is one entry in flow_methods.cpp: the learned model will be
-//   {"fovea_int8", ..., [&] { return make_learned_flow(options.fovea_int8_model); }}
-// with make_learned_flow() returning its vision::OpticalFlow.
+// Adding a method is one entry in flow_methods.cpp. The learned rows (fovea_fp32, fovea_int8,
+// fovea_int8_dis) are vision::LearnedOpticalFlow on the model files given.
 
 #include <functional>
 #include <memory>
@@ -26,6 +25,7 @@ struct FlowMethod {
 struct FlowMethodOptions {
   std::string fovea_fp32_model;  // --fovea-fp32 PATH
   std::string fovea_int8_model;  // --fovea-int8 PATH
+  int threads = 1;               // the first --threads count: what the learned models compile for
 };
 
 std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options);

@@ -1,7 +1,7 @@
 // fovea-flow: optical flow from the command line. `eval` compares fovea's flow methods (OpenCV
-// DIS presets, the zero-flow baseline, and the learned model once it lands) on folders of
-// frame pairs with ground truth: EPE over all, non-occluded and occluded pixels, outliers over
-// 3 px, and time per pair at each thread count.
+// DIS presets, the zero-flow baseline, the learned model and its DIS-refined hybrid) on folders
+// of frame pairs with ground truth: EPE over all, non-occluded and occluded pixels, outliers
+// over 3 px, and time per pair at each thread count.
 
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +38,9 @@ constexpr const char* kUsage = R"(usage:
       --json writes {"methods": {NAME: {"epe", "ms", "pairs": {PAIR: {"epe", "epe_noc",
       "epe_occ", "ms"}}}}} (ms at the last --threads count) with per-thread times, outliers
       and group means beside them.
+      --fovea-fp32 / --fovea-int8 load the learned model (.fvm) for the rows fovea_fp32,
+      fovea_int8 and fovea_int8_dis (the INT8 model's flow as OpenCV DIS fast's start); without
+      them those rows say "not available", and a model that does not load is an error.
   fovea-flow synth-pair DIR [--size WxH] [--shift DX,DY | --rotate DEGREES]
       Writes a pair with exactly known flow into DIR (frame1.png, frame2.png, flow_gt.flo,
       occlusions.png): a smooth random texture moved by a translation (default 3,-2 px) or
@@ -115,6 +118,7 @@ int run_eval(int argc, char** argv) {
     }
   }
   if (folders.empty()) return fail("eval needs at least one pair folder (see fovea-flow --help)");
+  method_options.threads = options.threads.front();
 
   // Chosen methods, in the registry's order.
   const std::vector<FlowMethod> registry = flow_methods(method_options);
@@ -156,8 +160,10 @@ int run_eval(int argc, char** argv) {
     auto made = method->make();
     if (made.is_ok())
       instance.flow = std::move(*made);
-    else
+    else if (made.status().code() == ErrorCode::kUnavailable)
       instance.unavailable_reason = made.status().message();
+    else  // a model file was given but cannot be used: say so rather than skip its row
+      return fail(made.status().to_string());
     MethodScores score;
     score.name = method->name;
     score.available = instance.flow != nullptr;
