@@ -144,6 +144,13 @@ int run(int argc, char** argv) {
               percentile(run_ms, 0.9), percentile(run_ms, 0.0));
   if (allocation_counting_available())
     std::printf("heap allocations per run: %.1f\n", double(allocations) / o.runs);
+  // Everything the model holds in the core's budget, by category, at its peak.
+  const MemoryBudget& budget = context.value()->budget();
+  std::printf("core memory peak: %.2f MB (", budget.peak_bytes() / 1e6);
+  for (int c = 0; c < kMemoryCategoryCount; ++c)
+    std::printf("%s%s %.2f", c ? ", " : "", memory_category_name(static_cast<MemoryCategory>(c)),
+                budget.peak_bytes(static_cast<MemoryCategory>(c)) / 1e6);
+  std::printf(")\n");
   if (o.profile)
     print_node_profile(stdout, graph, compiled.value()->execution_order(), node_seconds, o.top);
   return 0;
