@@ -7,22 +7,10 @@
 
 #include "flow_correlation.h"
 
-// GCC 12's AVX-512 headers trip its own -Wuninitialized on their _mm512_undefined_*() idiom
-// (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "avx512_intrinsics.h"
 
 #include <algorithm>
 #include <cstdint>
-
-#define FOVEA_FLOW_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
 namespace fovea::inference::flow {
 namespace {
@@ -47,24 +35,12 @@ void dots_portable(const float* a, const float* b, std::int64_t c, int count, fl
   }
 }
 
-// Lane j of the result: the sum of x_j's 16 lanes.
-FOVEA_FLOW_AVX512 inline __m256 half_sum(__m512 x) {
-  return _mm256_add_ps(_mm512_castps512_ps256(x),
-                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
-}
-FOVEA_FLOW_AVX512 inline __m256 reduce8(__m512 x0, __m512 x1, __m512 x2, __m512 x3, __m512 x4,
-                                        __m512 x5, __m512 x6, __m512 x7) {
-  const __m256 h01 = _mm256_hadd_ps(half_sum(x0), half_sum(x1));
-  const __m256 h23 = _mm256_hadd_ps(half_sum(x2), half_sum(x3));
-  const __m256 h45 = _mm256_hadd_ps(half_sum(x4), half_sum(x5));
-  const __m256 h67 = _mm256_hadd_ps(half_sum(x6), half_sum(x7));
-  const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-  return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
-}
+using avx512::half_sum;
+using avx512::reduce8;
 
 // Eight dot products sharing `a`: lane j is dot(a, p_j) over c channels. The accumulators
 // are named variables: GCC 12 keeps an array of them in memory and stores it every step.
-FOVEA_FLOW_AVX512 inline __attribute__((always_inline)) __m256 dot8(
+FOVEA_AVX512_FMA inline __attribute__((always_inline)) __m256 dot8(
     const float* a, const float* p0, const float* p1, const float* p2, const float* p3,
     const float* p4, const float* p5, const float* p6, const float* p7, std::int64_t c) {
   __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
@@ -85,10 +61,12 @@ FOVEA_FLOW_AVX512 inline __attribute__((always_inline)) __m256 dot8(
 }
 // The same for two neighbouring pixels at once (a and a + c against p_j and p_j + c): twice the
 // independent multiply-add chains while the other pixel's reduction runs.
-FOVEA_FLOW_AVX512 inline __attribute__((always_inline)) void dot8x2(
-    const float* a, const float* p0, const float* p1, const float* p2, const float* p3,
-    const float* p4, const float* p5, const float* p6, const float* p7, std::int64_t c,
-    __m256& first, __m256& second) {
+FOVEA_AVX512_FMA inline __attribute__((always_inline)) void dot8x2(const float* a, const float* p0,
+                                                                   const float* p1, const float* p2,
+                                                                   const float* p3, const float* p4,
+                                                                   const float* p5, const float* p6,
+                                                                   const float* p7, std::int64_t c,
+                                                                   __m256& first, __m256& second) {
   __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
   __m512 t0 = s0, t1 = s0, t2 = s0, t3 = s0, t4 = s0, t5 = s0, t6 = s0, t7 = s0;
   const __mmask16 tail = __mmask16((1u << static_cast<unsigned>(c % 16)) - 1u);
@@ -118,12 +96,12 @@ FOVEA_FLOW_AVX512 inline __attribute__((always_inline)) void dot8x2(
   second = reduce8(t0, t1, t2, t3, t4, t5, t6, t7);
 }
 
-FOVEA_FLOW_AVX512 __m256 dot8(const float* a, const float* const* p, std::int64_t c) {
+FOVEA_AVX512_FMA __m256 dot8(const float* a, const float* const* p, std::int64_t c) {
   return dot8(a, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], c);
 }
 
 // Four of them, for the last few displacements of a pixel (25 = 3 x 8 + 1).
-FOVEA_FLOW_AVX512 __m128 dot4(const float* a, const float* const* p, std::int64_t c) {
+FOVEA_AVX512_FMA __m128 dot4(const float* a, const float* const* p, std::int64_t c) {
   __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3];
   const __mmask16 tail = __mmask16((1u << static_cast<unsigned>(c % 16)) - 1u);
@@ -142,9 +120,9 @@ FOVEA_FLOW_AVX512 __m128 dot4(const float* a, const float* const* p, std::int64_
 
 // One output pixel: its displacements in output order, 8 (or 4) at a time. A displacement
 // outside the image points at `a` itself and its lane is zeroed.
-FOVEA_FLOW_AVX512 void pixel_avx512(const float* a, const float* const* rows, const bool* row_ok,
-                                    std::int64_t w, std::int64_t width, std::int64_t c, int r,
-                                    float scale, float* out) {
+FOVEA_AVX512_FMA void pixel_avx512(const float* a, const float* const* rows, const bool* row_ok,
+                                   std::int64_t w, std::int64_t width, std::int64_t c, int r,
+                                   float scale, float* out) {
   const int side = 2 * r + 1;
   const int depth = side * side;
   const float* p[8];
@@ -179,9 +157,8 @@ FOVEA_FLOW_AVX512 void pixel_avx512(const float* a, const float* const* rows, co
 // A pixel whose whole window lies inside the image: displacement d reads b + off[d] floats
 // from the pixel's own position in b, so the window costs no bounds checks. `off` holds
 // `depth` offsets then 7 zeros, so the last group of 8 reads real memory.
-FOVEA_FLOW_AVX512 void interior_pixel_avx512(const float* a, const float* b,
-                                             const std::int64_t* off, int depth, std::int64_t c,
-                                             float scale, float* out) {
+FOVEA_AVX512_FMA void interior_pixel_avx512(const float* a, const float* b, const std::int64_t* off,
+                                            int depth, std::int64_t c, float scale, float* out) {
   const __m256 s8 = _mm256_set1_ps(scale);
   int d = 0;
   for (; d + 8 <= depth; d += 8) {
@@ -205,8 +182,8 @@ FOVEA_FLOW_AVX512 void interior_pixel_avx512(const float* a, const float* b,
 
 // Two neighbouring interior pixels (a and a + c, b and b + c); full groups of 8 together, the
 // rest one pixel at a time.
-FOVEA_FLOW_AVX512 void interior_pair_avx512(const float* a, const float* b, const std::int64_t* off,
-                                            int depth, std::int64_t c, float scale, float* out) {
+FOVEA_AVX512_FMA void interior_pair_avx512(const float* a, const float* b, const std::int64_t* off,
+                                           int depth, std::int64_t c, float scale, float* out) {
   const __m256 s8 = _mm256_set1_ps(scale);
   int d = 0;
   for (; d + 8 <= depth; d += 8) {

@@ -5,23 +5,11 @@
 
 #include "flow_warp.h"
 
-// GCC 12's AVX-512 headers trip its own -Wuninitialized on their _mm512_undefined_*() idiom
-// (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "avx512_intrinsics.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-
-#define FOVEA_FLOW_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
 namespace fovea::inference::flow {
 namespace {
@@ -86,8 +74,8 @@ void pixel_portable(const Taps& taps, std::int64_t c, float* out) {
   }
 }
 
-FOVEA_FLOW_AVX512 void pixel_avx512(const float* const* p, const float* w, bool all_inside,
-                                    std::int64_t c, float* out) {
+FOVEA_AVX512_FMA void pixel_avx512(const float* const* p, const float* w, bool all_inside,
+                                   std::int64_t c, float* out) {
   const __mmask16 tail = __mmask16((1u << static_cast<unsigned>(c % 16)) - 1u);
   if (all_inside) {
     const __m512 w0 = _mm512_set1_ps(w[0]), w1 = _mm512_set1_ps(w[1]);
@@ -115,7 +103,7 @@ FOVEA_FLOW_AVX512 void pixel_avx512(const float* const* p, const float* w, bool 
 
 // 16 pixels of a row at a time: their taps' rows, columns, weights and whether they lie inside
 // are worked out in zmm registers, then each pixel's channels are blended.
-FOVEA_FLOW_AVX512 void row_avx512(const Task& t, std::int64_t row) {
+FOVEA_AVX512_FMA void row_avx512(const Task& t, std::int64_t row) {
   const reference::Nhwc& s = t.s;
   const std::int64_t n = row / s.h, h = row % s.h;
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

@@ -1,21 +1,9 @@
 #include "narrow_conv.h"
 
-// GCC 12's AVX-512 headers trip its own -Wuninitialized on their _mm512_undefined_*() idiom
-// (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "avx512_intrinsics.h"
 
 #include <algorithm>
 #include <cstdint>
-
-#define FOVEA_NARROW_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
 namespace fovea::inference {
 namespace {
@@ -28,27 +16,13 @@ struct Task {
   float* y;
 };
 
-FOVEA_NARROW_AVX512 inline __m256 half_sum(__m512 v) {
-  return _mm256_add_ps(_mm512_castps512_ps256(v),
-                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-}
-
-// Lane j: the sum of v_j's 16 lanes.
-FOVEA_NARROW_AVX512 inline __m256 reduce8(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 v4,
-                                          __m512 v5, __m512 v6, __m512 v7) {
-  const __m256 h01 = _mm256_hadd_ps(half_sum(v0), half_sum(v1));
-  const __m256 h23 = _mm256_hadd_ps(half_sum(v2), half_sum(v3));
-  const __m256 h45 = _mm256_hadd_ps(half_sum(v4), half_sum(v5));
-  const __m256 h67 = _mm256_hadd_ps(half_sum(v6), half_sum(v7));
-  const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-  return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
-}
+using avx512::reduce8;
 
 // One output row, 8 / O pixels at a time; accumulator j is pixel j / O, channel j % O, which is
 // also where its sum goes in the NHWC output. The accumulators are named variables: GCC 12
 // keeps an array of them in memory.
 template <int O>
-FOVEA_NARROW_AVX512 void run_row(const Task& t, std::int64_t row) {
+FOVEA_AVX512_FMA void run_row(const Task& t, std::int64_t row) {
   constexpr int P = 8 / O;
   const NarrowConvShape& s = *t.s;
   const std::int64_t c = s.x.c;

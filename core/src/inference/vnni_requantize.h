@@ -6,17 +6,7 @@
 // even by default, like std::nearbyint), then the output zero point added. The int8 narrowing
 // cannot saturate: the clamp already bounds the value.
 
-// GCC 12's AVX-512 headers trip its own -Wuninitialized on their _mm512_undefined_*() idiom
-// (GCC bug 105593, fixed in 13); the location of those warnings is the header itself.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "avx512_intrinsics.h"
 
 #include <cstdint>
 
