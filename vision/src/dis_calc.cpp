@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 namespace fovea::vision::detail {
 namespace {
@@ -40,6 +41,16 @@ cv::Size dis_safe_size(cv::Size size, int patch, int finest_scale) {
 }
 
 }  // namespace
+
+const cv::Mat& continuous_gray(const cv::Mat& frame, cv::Mat& gray) {
+  if (frame.channels() == 3) {
+    cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
+    return gray;
+  }
+  if (frame.isContinuous()) return frame;
+  frame.copyTo(gray);
+  return gray;
+}
 
 cv::Ptr<cv::DISOpticalFlow> make_dis(DisPreset preset) {
   return cv::DISOpticalFlow::create(opencv_preset(preset));

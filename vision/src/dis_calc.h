@@ -11,6 +11,10 @@ namespace fovea::vision::detail {
 
 cv::Ptr<cv::DISOpticalFlow> make_dis(DisPreset preset);
 
+// `frame` as 8-bit gray with continuous rows (DIS asserts on a ROI's rows): the frame itself
+// when it already is, else converted or copied into `gray`.
+const cv::Mat& continuous_gray(const cv::Mat& frame, cv::Mat& gray);
+
 // Padded copies of frames too small for the preset, kept between calls so a steady stream of
 // same-size frames does not reallocate them.
 struct DisPadding {

@@ -48,18 +48,8 @@ std::string DisOpticalFlow::name() const {
 Result<FlowField> DisOpticalFlow::compute_valid(const cv::Mat& frame1, const cv::Mat& frame2) {
   State& state = *state_;
   try {
-    // DIS matches 8-bit gray patches; it also needs continuous rows, which a ROI may not have.
-    auto to_gray = [](const cv::Mat& frame, cv::Mat& gray) -> const cv::Mat& {
-      if (frame.channels() == 3) {
-        cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
-        return gray;
-      }
-      if (frame.isContinuous()) return frame;
-      frame.copyTo(gray);
-      return gray;
-    };
-    const cv::Mat& gray1 = to_gray(frame1, state.gray1);
-    const cv::Mat& gray2 = to_gray(frame2, state.gray2);
+    const cv::Mat& gray1 = detail::continuous_gray(frame1, state.gray1);
+    const cv::Mat& gray2 = detail::continuous_gray(frame2, state.gray2);
     detail::ScopedOpenCvThreads threads(this->threads());
     FlowField field;
     field.flow = detail::dis_calc(*state.dis, gray1, gray2, cv::Mat(), state.padding);

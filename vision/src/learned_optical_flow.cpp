@@ -22,17 +22,6 @@ std::string shape_error(const std::string& what) {
          "[1,H/4,W/4,2] float; see models/flow/README.md)";
 }
 
-// Frames as 8-bit grey with continuous rows (OpenCV's DIS asserts on a ROI's rows).
-const cv::Mat& to_gray(const cv::Mat& frame, cv::Mat& gray) {
-  if (frame.channels() == 3) {
-    cv::cvtColor(frame, gray, cv::COLOR_BGR2GRAY);
-    return gray;
-  }
-  if (frame.isContinuous()) return frame;
-  frame.copyTo(gray);
-  return gray;
-}
-
 }  // namespace
 
 Status check_flow_model(const Model& model) {
@@ -183,8 +172,8 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
   FlowField field;
   try {
     detail::ScopedOpenCvThreads opencv_threads(threads());
-    const cv::Mat& gray1 = to_gray(frame1, state.gray1);
-    const cv::Mat& gray2 = to_gray(frame2, state.gray2);
+    const cv::Mat& gray1 = detail::continuous_gray(frame1, state.gray1);
+    const cv::Mat& gray2 = detail::continuous_gray(frame2, state.gray2);
     const bool resize = frame_size != model_size;
     if (resize) {
       cv::resize(gray1, state.small1, model_size, 0, 0, cv::INTER_LINEAR);
