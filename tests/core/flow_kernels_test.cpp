@@ -19,6 +19,7 @@
 #include "../../core/src/inference/node_kernel.h"
 #include "fovea/core/graph_builder.h"
 #include "fovea/core/reference_kernels.h"
+#include "support/float_cases.h"
 #include "support/int8_conv_cases.h"
 
 namespace fovea {
@@ -26,24 +27,8 @@ namespace {
 
 using inference::flow::Isa;
 using testing::Pool;
-
-std::vector<float> uniform(std::mt19937& random, std::int64_t count, float lo, float hi) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) x = u(random);
-  return v;
-}
-
-// Largest |got - want| over the elements, relative to max(1, the largest |want|): the kernels
-// sum in float where the reference sums in double.
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double worst = 0.0, scale = 1.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    worst = std::max(worst, std::abs(double(got[i]) - double(want[i])));
-    scale = std::max(scale, std::abs(double(want[i])));
-  }
-  return worst / scale;
-}
+using testing::relative_error;
+using testing::uniform;
 
 reference::Nhwc random_shape(std::mt19937& random, int i) {
   std::uniform_int_distribution<int> size(1, 23), channels(1, 100), batch(1, 2);

@@ -17,28 +17,15 @@
 #include "fovea/core/graph_builder.h"
 #include "fovea/core/reference_executor.h"
 #include "fovea/core/reference_kernels.h"
+#include "support/float_cases.h"
 #include "support/int8_conv_cases.h"
 
 namespace fovea {
 namespace {
 
 using testing::Pool;
-
-std::vector<float> uniform(std::mt19937& random, std::int64_t count, float lo, float hi) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) x = u(random);
-  return v;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double worst = 0.0, scale = 1.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    worst = std::max(worst, std::abs(double(got[i]) - double(want[i])));
-    scale = std::max(scale, std::abs(double(want[i])));
-  }
-  return worst / scale;
-}
+using testing::relative_error;
+using testing::uniform;
 
 TEST_CASE("Narrow FP32 convolution matches the reference over random shapes") {
   if (!inference::narrow_conv_supported({{1, 1, 1, 1}, {1, 1, 1, 2}})) return;  // no AVX-512

@@ -8,6 +8,7 @@
 #include "flow_correlation.h"
 
 #include "avx512_intrinsics.h"
+#include "row_parallel.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -275,22 +276,12 @@ void run_row(const Task& t, std::int64_t row) {
   }
 }
 
-void run_task(void* context, size_t row) {
-  run_row(*static_cast<const Task*>(context), static_cast<std::int64_t>(row));
-}
-
 }  // namespace
 
 void correlation_f32(const float* a, const float* b, reference::Nhwc shape, int max_displacement,
                      float* y, pthreadpool_t pool, Isa isa) {
   const Task task{a, b, shape, max_displacement, y, use_avx512(isa)};
-  const std::int64_t rows = shape.n * shape.h;
-  if (pool == nullptr || rows == 1) {
-    for (std::int64_t row = 0; row < rows; ++row) run_row(task, row);
-    return;
-  }
-  pthreadpool_parallelize_1d(pool, &run_task, const_cast<Task*>(&task), static_cast<size_t>(rows),
-                             0);
+  for_each_row(pool, shape.n * shape.h, [&](std::int64_t row) { run_row(task, row); });
 }
 
 }  // namespace fovea::inference::flow

@@ -6,6 +6,7 @@
 #include "flow_warp.h"
 
 #include "avx512_intrinsics.h"
+#include "row_parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -183,10 +184,6 @@ void run_row(const Task& t, std::int64_t row) {
   }
 }
 
-void run_task(void* context, size_t row) {
-  run_row(*static_cast<const Task*>(context), static_cast<std::int64_t>(row));
-}
-
 }  // namespace
 
 void warp_f32(const float* x, reference::Nhwc shape, const float* flow, float* y,
@@ -195,13 +192,7 @@ void warp_f32(const float* x, reference::Nhwc shape, const float* flow, float* y
   const bool small = shape.n * shape.h * shape.w * shape.c < (std::int64_t{1} << 31) &&
                      shape.w < (1 << 30) && shape.h < (1 << 30);
   const Task task{x, shape, flow, y, use_avx512(isa) && small};
-  const std::int64_t rows = shape.n * shape.h;
-  if (pool == nullptr || rows == 1) {
-    for (std::int64_t row = 0; row < rows; ++row) run_row(task, row);
-    return;
-  }
-  pthreadpool_parallelize_1d(pool, &run_task, const_cast<Task*>(&task), static_cast<size_t>(rows),
-                             0);
+  for_each_row(pool, shape.n * shape.h, [&](std::int64_t row) { run_row(task, row); });
 }
 
 }  // namespace fovea::inference::flow

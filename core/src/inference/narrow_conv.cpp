@@ -1,6 +1,7 @@
 #include "narrow_conv.h"
 
 #include "avx512_intrinsics.h"
+#include "row_parallel.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -102,11 +103,6 @@ FOVEA_AVX512_FMA void run_row(const Task& t, std::int64_t row) {
   }
 }
 
-template <int O>
-void run_task(void* context, size_t row) {
-  run_row<O>(*static_cast<const Task*>(context), static_cast<std::int64_t>(row));
-}
-
 }  // namespace
 
 bool narrow_conv_supported(const NarrowConvShape& shape, flow::Isa isa) {
@@ -117,16 +113,11 @@ bool narrow_conv_supported(const NarrowConvShape& shape, flow::Isa isa) {
 void narrow_conv_f32(const NarrowConvShape& shape, const float* x, const float* weights,
                      const float* bias, float* y, pthreadpool_t pool) {
   const Task task{&shape, x, weights, bias, y};
-  void (*task_fn)(void*, size_t) = shape.y.c == 1   ? &run_task<1>
-                                   : shape.y.c == 2 ? &run_task<2>
-                                   : shape.y.c == 4 ? &run_task<4>
-                                                    : &run_task<8>;
-  const std::int64_t rows = shape.y.n * shape.y.h;
-  if (pool == nullptr || rows == 1) {
-    for (std::int64_t row = 0; row < rows; ++row) task_fn(const_cast<Task*>(&task), size_t(row));
-    return;
-  }
-  pthreadpool_parallelize_1d(pool, task_fn, const_cast<Task*>(&task), static_cast<size_t>(rows), 0);
+  void (*row_fn)(const Task&, std::int64_t) = shape.y.c == 1   ? &run_row<1>
+                                              : shape.y.c == 2 ? &run_row<2>
+                                              : shape.y.c == 4 ? &run_row<4>
+                                                               : &run_row<8>;
+  for_each_row(pool, shape.y.n * shape.y.h, [&](std::int64_t row) { row_fn(task, row); });
 }
 
 }  // namespace fovea::inference
