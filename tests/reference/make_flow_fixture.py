@@ -17,7 +17,6 @@ taps at fractional positions and partly outside the map.
 
     /usr/bin/python3 tests/reference/make_flow_fixture.py
 """
-import struct
 import sys
 from pathlib import Path
 
@@ -29,6 +28,9 @@ sys.path.insert(0, str(ROOT / "models" / "flow"))
 from export_fvm import build_graph  # noqa: E402
 from fvm_io import read_fvm, run_fvm, write_fvm  # noqa: E402
 from network import FlowNet  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fxt_file import write_fxt  # noqa: E402
 
 H, W = 64, 128
 SHIFT = (2.5, -1.5)
@@ -55,21 +57,6 @@ def tiny_net():
             d.out.weight.normal_(0.0, 0.05)
             d.out.bias.uniform_(-0.8, 0.8)
     return net
-
-
-def write_fxt(path, cases):
-    with open(path, "wb") as f:
-        f.write(b"FXT1" + struct.pack("<I", len(cases)))
-        for name, arrays in cases:
-            f.write(struct.pack("<H", len(name)) + name.encode())
-            f.write(struct.pack("<H", len(arrays)))
-            for key, array in arrays.items():
-                array = np.ascontiguousarray(array)
-                code = {np.dtype(np.float32): 1, np.dtype(np.int32): 3}[array.dtype]
-                f.write(struct.pack("<H", len(key)) + key.encode())
-                f.write(struct.pack("<BB", code, array.ndim))
-                f.write(struct.pack(f"<{array.ndim}q", *array.shape))
-                f.write(array.astype(array.dtype.newbyteorder("<")).tobytes())
 
 
 def main():

@@ -35,7 +35,6 @@ bit for bit the same (integer arithmetic, then float32 normalisation). The .fxt 
 of make_op_fixtures.py.
 """
 import io
-import struct
 import sys
 from pathlib import Path
 
@@ -47,6 +46,8 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models" / "mobilenetv2"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fxt_file import write_fxt  # noqa: E402
 from network import (MobileNetV2, conv_bn, damp_residual_branches,  # noqa: E402
                      randomize_bn)
 
@@ -246,17 +247,8 @@ def main():
     tiny_models(out)
 
     path = out / "onnx_models.fxt"
-    with open(path, "wb") as f:
-        f.write(b"FXT1" + struct.pack("<I", len(cases)))
-        for name, arrays in cases:
-            f.write(struct.pack("<H", len(name)) + name.encode())
-            f.write(struct.pack("<H", len(arrays)))
-            for key, array in arrays.items():
-                array = np.ascontiguousarray(array, dtype=np.float32)
-                f.write(struct.pack("<H", len(key)) + key.encode())
-                f.write(struct.pack("<BB", 1, array.ndim))
-                f.write(struct.pack(f"<{array.ndim}q", *array.shape))
-                f.write(array.astype("<f4").tobytes())
+    write_fxt(path, [(name, {k: np.asarray(v, np.float32) for k, v in arrays.items()})
+                     for name, arrays in cases])
     print(f"wrote {len(cases)} cases to {path} ({path.stat().st_size} bytes), torch {torch.__version__}")
 
 

@@ -5,17 +5,17 @@ The C++ reference kernels (core/src/inference/reference_*.cpp) are checked again
 their conventions (padding, half-pixel resize, pooling borders, warping) are PyTorch's.
 Run with Debian's interpreter: /usr/bin/python3 tests/reference/make_op_fixtures.py
 
-File format (little-endian): b"FXT1", u32 case count; per case: u16 name length + name,
-u16 array count; per array: u16 name length + name, u8 dtype (1 f32, 3 i32), u8 rank,
-i64 dims[rank], then the data. A case's "attrs" array (i32) holds its op attributes.
+File format: fxt_file.py. A case's "attrs" array (i32) holds its op attributes.
 """
-import struct
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fxt_file import write_fxt  # noqa: E402
 
 rng = np.random.default_rng(20261122)
 cases = []
@@ -123,21 +123,6 @@ for p, (row, col) in enumerate(coordinates):
 add("scatter_to_grid", [4, 3], features=features, coordinates=coordinates, y=grid)
 
 
-def write(path):
-    with open(path, "wb") as f:
-        f.write(b"FXT1" + struct.pack("<I", len(cases)))
-        for name, arrays in cases:
-            f.write(struct.pack("<H", len(name)) + name.encode())
-            f.write(struct.pack("<H", len(arrays)))
-            for key, array in arrays.items():
-                array = np.ascontiguousarray(array)
-                code = {np.dtype(np.float32): 1, np.dtype(np.int32): 3}[array.dtype]
-                f.write(struct.pack("<H", len(key)) + key.encode())
-                f.write(struct.pack("<BB", code, array.ndim))
-                f.write(struct.pack(f"<{array.ndim}q", *array.shape))
-                f.write(array.astype(array.dtype.newbyteorder("<")).tobytes())
-
-
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "fixtures" / "reference_ops.fxt"
-write(out)
+write_fxt(out, cases)
 print(f"wrote {len(cases)} cases to {out} ({out.stat().st_size} bytes), torch {torch.__version__}")
