@@ -37,12 +37,13 @@ DECODER_SLOPE = 0.1                # the decoders' LeakyReLU negative slope (cor
 def correlation(a, b, r):
     """Core kCorrelation, NCHW: out[:, (dy+r)*(2r+1) + (dx+r)] = mean_c a[c,y,x] * b[c,y+dy,x+dx],
     zero where (y+dy, x+dx) leaves the map; stride 1."""
-    H, W = a.shape[2:]
+    B, C, H, W = a.shape
+    k = 2 * r + 1
     a, b = a.float(), b.float()  # FP32 under autocast too (the core runs it in FP32)
-    bp = F.pad(b, (r, r, r, r))
-    out = [(a * bp[:, :, r + dy:r + dy + H, r + dx:r + dx + W]).mean(1, keepdim=True)
-           for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
-    return torch.cat(out, 1)
+    # All (2r+1)^2 shifted copies of b at once: a few kernels instead of one per displacement,
+    # which made training launch-bound. unfold orders its rows (channel, dy, dx).
+    shifted = F.unfold(F.pad(b, (r, r, r, r)), k).view(B, C, k * k, H, W)
+    return (a[:, :, None] * shifted).mean(1)
 
 
 def warp(x, flow):

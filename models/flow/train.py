@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from network import LEVELS, FlowNet, count, pack_pair, resize  # noqa: E402
+from batch_stream import BatchStream  # noqa: E402
 from synth import TextureBank, make_batch  # noqa: E402
 
 LEVEL_W = {5: 0.05, 4: 0.1, 3: 0.2, 2: 0.4}
@@ -85,6 +86,8 @@ def main():
     ap.add_argument("--amp", choices=["bf16", "none"], default="bf16")
     ap.add_argument("--textures", type=int, default=0, help="use at most N textures (smoke runs)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes rendering batches ahead (batch_stream.py); 0 renders in this one")
     a = ap.parse_args()
     t_start = time.time()
     if a.threads:
@@ -146,8 +149,10 @@ def main():
 
     autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.amp == "bf16" and dev.type == "cuda")
     net.train()
+    stream = BatchStream(a.carry, dev, a.textures or None, H, W, a.batch, a.seed, step, a.workers, bank=bank)
     t_ckpt = time.time()
-    t_log, n_log, loss_sum, epe_sum, synth_t = time.time(), 0, 0.0, 0.0, 0.0
+    t_log, n_log, loss_sum, epe_sum = time.time(), 0, 0.0, 0.0
+    synth_mark = 0.0
     done_reason = "total steps reached"
     while step < a.total_steps:
         if (time.time() - t_start) / 60 > a.max_minutes:
@@ -155,11 +160,7 @@ def main():
             break
         for gparam in opt.param_groups:
             gparam["lr"] = lr_at(step, a)
-        t0 = time.time()
-        with torch.no_grad():
-            seeds = [a.seed * 1_000_000_000 + step * a.batch + i for i in range(a.batch)]
-            batch = make_batch(bank, seeds, H, W)
-        synth_t += time.time() - t0
+        batch = stream.get()
         with autocast:
             loss, e = losses(net, batch, a.robust)
         opt.zero_grad(set_to_none=True)
@@ -173,8 +174,9 @@ def main():
         if step % a.log_every == 0:
             dt = time.time() - t_log
             log(f"step {step} loss {loss_sum / n_log:.4f} epe {epe_sum / n_log:.3f} lr {lr_at(step, a):.2e} "
-                f"pairs/s {n_log * a.batch / dt:.1f} synth {100 * synth_t / dt:.0f}%")
-            t_log, n_log, loss_sum, epe_sum, synth_t = time.time(), 0, 0.0, 0.0, 0.0
+                f"pairs/s {n_log * a.batch / dt:.1f} synth {100 * (stream.synth_seconds - synth_mark) / dt:.0f}%")
+            t_log, n_log, loss_sum, epe_sum = time.time(), 0, 0.0, 0.0
+            synth_mark = stream.synth_seconds
         if step % a.val_every == 0 or step == a.total_steps:
             v = validate()
             improved = v["all"] < best
@@ -186,6 +188,7 @@ def main():
         if time.time() - t_ckpt > a.ckpt_minutes * 60:
             save(last, {"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best})
             t_ckpt = time.time()
+    stream.close()
     v = validate()
     if v["all"] < best:
         best = v["all"]
