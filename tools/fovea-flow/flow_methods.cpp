@@ -56,6 +56,13 @@ std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options) {
          return make_learned_flow("fovea_int8_dis", model, "--fovea-int8", threads,
                                   vision::FlowRefinement::kDisFast);
        }},
+      {"fovea_int8_vr",
+       "the INT8 learned flow polished by OpenCV's variational refinement at 1/4 of the frame "
+       "(--fovea-int8 MODEL)",
+       [model = options.fovea_int8_model, threads = options.threads] {
+         return make_learned_flow("fovea_int8_vr", model, "--fovea-int8", threads,
+                                  vision::FlowRefinement::kVariational);
+       }},
   };
 }
 

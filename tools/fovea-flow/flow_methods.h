@@ -4,7 +4,7 @@
 // methods still get a row, marked "not available", so tables keep their shape.
 //
 // Adding a method is one entry in flow_methods.cpp. The learned rows (fovea_fp32, fovea_int8,
-// fovea_int8_dis) are vision::LearnedOpticalFlow on the model files given.
+// fovea_int8_dis, fovea_int8_vr) are vision::LearnedOpticalFlow on the model files given.
 
 #include <functional>
 #include <memory>

@@ -39,8 +39,9 @@ constexpr const char* kUsage = R"(usage:
       "epe_occ", "ms"}}}}} (ms at the last --threads count) with per-thread times, outliers
       and group means beside them.
       --fovea-fp32 / --fovea-int8 load the learned model (.fvm) for the rows fovea_fp32,
-      fovea_int8 and fovea_int8_dis (the INT8 model's flow as OpenCV DIS fast's start); without
-      them those rows say "not available", and a model that does not load is an error.
+      fovea_int8, fovea_int8_dis (the INT8 model's flow as OpenCV DIS fast's start) and
+      fovea_int8_vr (the INT8 model's flow polished by OpenCV's variational refinement);
+      without them those rows say "not available", and a model that does not load is an error.
   fovea-flow synth-pair DIR [--size WxH] [--shift DX,DY | --rotate DEGREES]
       Writes a pair with exactly known flow into DIR (frame1.png, frame2.png, flow_gt.flo,
       occlusions.png): a smooth random texture moved by a translation (default 3,-2 px) or

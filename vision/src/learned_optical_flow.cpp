@@ -1,11 +1,13 @@
 #include "fovea/vision/learned_optical_flow.h"
 
+#include <algorithm>
 #include <span>
 #include <utility>
 #include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
 
 #include "dis_calc.h"
 
@@ -20,6 +22,18 @@ std::string shape_error(const std::string& what) {
   return "not a fovea flow model: " + what +
          " (expected one input [1,H,W,3] float with H and W multiples of 32 and one output "
          "[1,H/4,W/4,2] float; see models/flow/README.md)";
+}
+
+// Flow measured in one grid's pixels, to another's: x by sx, y by sy, in place.
+void scale_flow(cv::Mat& flow, float sx, float sy) {
+  if (sx == 1.0f && sy == 1.0f) return;
+  for (int y = 0; y < flow.rows; ++y) {
+    float* row = flow.ptr<float>(y);
+    for (int x = 0; x < flow.cols; ++x) {
+      row[2 * x] *= sx;
+      row[2 * x + 1] *= sy;
+    }
+  }
 }
 
 }  // namespace
@@ -78,8 +92,10 @@ struct LearnedOpticalFlow::State {
   std::vector<float> input;   // [H,W,3]; channel 2 stays 0
   std::vector<float> output;  // [H/4,W/4,2]
 
-  cv::Ptr<cv::DISOpticalFlow> dis;  // null without refinement
+  cv::Ptr<cv::DISOpticalFlow> dis;  // null without DIS refinement
   detail::DisPadding padding;
+  cv::Ptr<cv::VariationalRefinement> variational;  // null without variational refinement
+  cv::Mat quarter1, quarter2, quarter_flow;        // frames and flow at a quarter of the frame
 
   Result<Engine*> engine(int threads) {
     if (options.context != nullptr) return &engines.front();
@@ -144,6 +160,16 @@ Result<std::unique_ptr<LearnedOpticalFlow>> LearnedOpticalFlow::create(
     case FlowRefinement::kDisFast:
       state->dis = detail::make_dis(DisPreset::kFast);
       break;
+    case FlowRefinement::kVariational:
+      // DIS fast's settings for its own refinement step (OpenCV 4.6's dis_flow.cpp).
+      state->variational = cv::VariationalRefinement::create();
+      state->variational->setFixedPointIterations(5);
+      state->variational->setSorIterations(5);
+      state->variational->setOmega(1.6f);
+      state->variational->setAlpha(20.0f);
+      state->variational->setDelta(5.0f);
+      state->variational->setGamma(10.0f);
+      break;
   }
   auto flow = std::unique_ptr<LearnedOpticalFlow>(new LearnedOpticalFlow(std::move(state)));
   flow->set_threads(options.context != nullptr ? 0 : options.threads);
@@ -202,19 +228,26 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
 
     const cv::Mat quarter(state.height / kOutputStride, state.width / kOutputStride, CV_32FC2,
                           state.output.data());
-    cv::resize(quarter, field.flow, frame_size, 0, 0, cv::INTER_LINEAR);
     // The network measures motion in its input's pixels; the frame's are wider or narrower.
-    const float sx = float(frame_size.width) / float(state.width);
-    const float sy = float(frame_size.height) / float(state.height);
-    if (sx != 1.0f || sy != 1.0f) {
-      for (int y = 0; y < field.flow.rows; ++y) {
-        float* row = field.flow.ptr<float>(y);
-        for (int x = 0; x < field.flow.cols; ++x) {
-          row[2 * x] *= sx;
-          row[2 * x + 1] *= sy;
-        }
-      }
+    float sx = float(frame_size.width) / float(state.width);
+    float sy = float(frame_size.height) / float(state.height);
+    if (state.variational) {
+      const cv::Size refine_size(std::max(1, (frame_size.width + 2) / 4),
+                                 std::max(1, (frame_size.height + 2) / 4));
+      cv::resize(gray1, state.quarter1, refine_size, 0, 0, cv::INTER_AREA);
+      cv::resize(gray2, state.quarter2, refine_size, 0, 0, cv::INTER_AREA);
+      cv::resize(quarter, state.quarter_flow, refine_size, 0, 0, cv::INTER_LINEAR);
+      const float qx = sx * float(refine_size.width) / float(frame_size.width);
+      const float qy = sy * float(refine_size.height) / float(frame_size.height);
+      scale_flow(state.quarter_flow, qx, qy);
+      state.variational->calc(state.quarter1, state.quarter2, state.quarter_flow);
+      cv::resize(state.quarter_flow, field.flow, frame_size, 0, 0, cv::INTER_LINEAR);
+      sx = float(frame_size.width) / float(refine_size.width);
+      sy = float(frame_size.height) / float(refine_size.height);
+    } else {
+      cv::resize(quarter, field.flow, frame_size, 0, 0, cv::INTER_LINEAR);
     }
+    scale_flow(field.flow, sx, sy);
     if (state.dis)
       field.flow = detail::dis_calc(*state.dis, gray1, gray2, field.flow, state.padding);
   } catch (const cv::Exception& error) {

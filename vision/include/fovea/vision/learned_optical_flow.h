@@ -29,6 +29,14 @@
 // learned_optical_flow_test.cpp). So the hybrid keeps DIS's detail and can follow motions DIS
 // alone loses, but only where the network's vector is close enough for patch matching to prefer
 // it; a poor network flow changes little.
+//
+// FlowRefinement::kVariational instead keeps the network's flow as the estimate and polishes it
+// where it is: OpenCV's variational refinement (cv::VariationalRefinement: brightness and
+// gradient constancy with a smoothness term, the step DIS runs after its patch search at every
+// level) at a quarter of the frame's size, from the network's flow, with DIS fast's settings
+// (5 fixed-point iterations of 5 SOR sweeps, alpha 20, delta 5, gamma 10). It sharpens sub-pixel
+// detail and motion edges without DIS's coarse-to-fine search, so it cannot swap a large motion
+// the network found for DIS's own; it adds about 2.8 ms at 1024x436 (docs/flow.md).
 
 #include <cstdint>
 #include <memory>
@@ -43,6 +51,7 @@ enum class FlowRefinement {
   kNone,          // the network's flow as it is
   kDisUltrafast,  // then OpenCV DIS, ultrafast preset, started from it
   kDisFast,       // then OpenCV DIS, fast preset, started from it
+  kVariational,   // then OpenCV's variational refinement of it at a quarter of the frame's size
 };
 
 class LearnedOpticalFlow final : public OpticalFlow {
