@@ -319,30 +319,48 @@ TEST_CASE("LearnedOpticalFlow refuses frames that OpticalFlow's validation refus
   CHECK(flow->compute(a, a).is_ok());  // and it still works after refusing
 }
 
-TEST_CASE("LearnedOpticalFlow with DIS refinement starts DIS from the network's flow") {
-  const SyntheticFlowPair pair = make_translated_pair({160, 120}, {3.0f, -2.0f});
+// The tiny random network's flow and the same network's flow refined by `refine`, on a 160x120
+// pair shifted by (3, -2); the refined run is made twice, which must give the same flow (no
+// warm start from the previous call).
+struct RefinedFlows {
+  SyntheticFlowPair pair;
+  cv::Mat net, refined;
+  double mean_l1(const cv::Mat& a, const cv::Mat& b) const {
+    return cv::norm(a, b, cv::NORM_L1) / double(pair.frame1.total());
+  }
+};
+
+RefinedFlows refine_tiny(FlowRefinement refine, const std::string& name) {
+  RefinedFlows out{make_translated_pair({160, 120}, {3.0f, -2.0f}), {}, {}};
+  auto options = options_named(name);
+  options.refine = refine;
   auto plain = load_tiny();
-  auto options = options_named("tiny_dis");
-  options.refine = FlowRefinement::kDisFast;
   auto refined = load_tiny(options);
-  auto net = plain->compute(pair.frame1, pair.frame2);
-  auto hybrid = refined->compute(pair.frame1, pair.frame2);
+  auto net = plain->compute(out.pair.frame1, out.pair.frame2);
+  auto first = refined->compute(out.pair.frame1, out.pair.frame2);
+  auto again = refined->compute(out.pair.frame1, out.pair.frame2);
   REQUIRE(net.is_ok());
-  REQUIRE_MESSAGE(hybrid.is_ok(), hybrid.status().to_string());
-  CHECK(hybrid->flow.size() == pair.frame1.size());
+  REQUIRE_MESSAGE(first.is_ok(), first.status().to_string());
+  REQUIRE(again.is_ok());
+  REQUIRE(first->flow.size() == out.pair.frame1.size());
+  CHECK(cv::norm(again->flow, first->flow, cv::NORM_INF) == 0.0);
+  out.net = net->flow;
+  out.refined = first->flow;
+  return out;
+}
+
+TEST_CASE("LearnedOpticalFlow with DIS refinement starts DIS from the network's flow") {
+  const RefinedFlows run = refine_tiny(FlowRefinement::kDisFast, "tiny_dis");
   // The random network's flow is 10-60 px off: DIS keeps its own estimate where that matches
   // better, so the result moves far from the start. (That the start is used shows on the
   // committed model, below.)
-  CHECK(cv::norm(hybrid->flow, net->flow, cv::NORM_L1) / double(pair.frame1.total()) > 1.0);
-  // No warm start from the previous call: the same pair twice, the same flow.
-  auto again = refined->compute(pair.frame1, pair.frame2);
-  REQUIRE(again.is_ok());
-  CHECK(cv::norm(again->flow, hybrid->flow, cv::NORM_INF) == 0.0);
+  CHECK(run.mean_l1(run.refined, run.net) > 1.0);
 
   // Frames too small for DIS's pyramid are padded for it, flow included (OpenCV 4.6 would
-  // throw or crash on these).
+  // throw or crash on these); the variational refinement takes them too.
   for (FlowRefinement refine :
        {FlowRefinement::kDisUltrafast, FlowRefinement::kDisFast, FlowRefinement::kVariational}) {
+    auto options = options_named("tiny_small_frames");
     options.refine = refine;
     auto small = load_tiny(options);
     for (cv::Size size : {cv::Size(32, 32), cv::Size(300, 32), cv::Size(40, 200)}) {
@@ -356,27 +374,15 @@ TEST_CASE("LearnedOpticalFlow with DIS refinement starts DIS from the network's 
 }
 
 TEST_CASE("LearnedOpticalFlow with variational refinement polishes the network's flow in place") {
-  const SyntheticFlowPair pair = make_translated_pair({160, 120}, {3.0f, -2.0f});
-  auto plain = load_tiny();
-  auto options = options_named("tiny_vr");
-  options.refine = FlowRefinement::kVariational;
-  auto refined = load_tiny(options);
-  auto net = plain->compute(pair.frame1, pair.frame2);
-  auto polished = refined->compute(pair.frame1, pair.frame2);
-  REQUIRE(net.is_ok());
-  REQUIRE_MESSAGE(polished.is_ok(), polished.status().to_string());
-  REQUIRE(polished->flow.size() == pair.frame1.size());
-  const double moved = cv::norm(polished->flow, net->flow, cv::NORM_L1) / double(pair.frame1.total());
-  const double start_error = cv::norm(net->flow, pair.flow, cv::NORM_L1) / double(pair.frame1.total());
-  MESSAGE("variational refinement moved the random network's flow by " << moved
-                                                                      << " px (L1, mean)");
+  const RefinedFlows run = refine_tiny(FlowRefinement::kVariational, "tiny_vr");
+  const double moved = run.mean_l1(run.refined, run.net);
+  const double start_error = run.mean_l1(run.net, run.pair.flow);
+  MESSAGE("variational refinement moved the random network's flow by "
+          << moved << " px (mean L1) from " << start_error << " px off the truth");
   // It changes the flow, but locally: the random network's flow is tens of px off, and unlike
   // DIS (above) the refinement has no search that could replace it by the true motion.
   CHECK(moved > 0.0);
   CHECK(moved < 0.25 * start_error);
-  auto again = refined->compute(pair.frame1, pair.frame2);
-  REQUIRE(again.is_ok());
-  CHECK(cv::norm(again->flow, polished->flow, cv::NORM_INF) == 0.0);
 }
 
 // The committed model (models/flow/), when the training has produced it.
@@ -446,9 +452,8 @@ TEST_CASE("the committed flow models recover synthetic translations and rotation
       continue;
     }
     const double shift_epe = epe(*flow, shifted), turn_epe = epe(*flow, turned);
-    MESSAGE(bound.file << std::string(refinement_name(bound.refine))
-                       << " EPE: translation " << shift_epe << " px, rotation " << turn_epe
-                       << " px");
+    MESSAGE(bound.file << std::string(refinement_name(bound.refine)) << " EPE: translation "
+                       << shift_epe << " px, rotation " << turn_epe << " px");
     CHECK(shift_epe < bound.translation);
     CHECK(turn_epe < bound.rotation);
   }
