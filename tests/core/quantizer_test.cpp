@@ -124,9 +124,10 @@ TEST_CASE("layers kept in FP32 and ops with no INT8 kernel run between dequantiz
   CHECK(quantize_model(*float_model, {}, options).status().code() == ErrorCode::kInvalidArgument);
 }
 
-// LeakyRelu has no qs8 kernel in XNNPACK (only qu8): the quantizer keeps it FP32 between a
-// dequantize and a quantize, and the INT8 model still follows the float one.
-TEST_CASE("quantization keeps LeakyRelu in FP32 between dequantize and quantize") {
+// LeakyRelu has no qs8 kernel in XNNPACK (only qu8); fovea's table kernel (int8_lut_nodes.h)
+// runs it in INT8, so the quantizer makes it INT8 with ranges of its own, and the INT8 model
+// still follows the float one.
+TEST_CASE("quantization makes LeakyRelu INT8 (the table kernel) and follows the float model") {
   std::mt19937 random(5);
   std::normal_distribution<float> normal(0.0f, 0.3f);
   auto float_model = std::make_shared<Model>();
@@ -171,15 +172,20 @@ TEST_CASE("quantization keeps LeakyRelu in FP32 between dequantize and quantize"
       found = true;
       CHECK(node.op == OpType::kLeakyRelu);
       CHECK(node.attributes.alpha == 0.1f);
-      CHECK(out == DataType::kFloat32);
+      CHECK(out == DataType::kInt8);
       const int in = node.inputs[0];
-      CHECK(quantized->graph.tensors[static_cast<size_t>(in)].info.type == DataType::kFloat32);
+      CHECK(quantized->graph.tensors[static_cast<size_t>(in)].info.type == DataType::kInt8);
+      // Negative inputs survive (scaled by alpha): the output range reaches below zero.
+      const Quantization& q =
+          quantized->graph.tensors[static_cast<size_t>(node.outputs[0])].info.quantization;
+      REQUIRE(q.is_quantized());
+      CHECK(q.zero_point > -128);
     }
     if (node.name == "conv1") CHECK(out == DataType::kInt8);
   }
   CHECK(found);
   for (const LayerReport& layer : report.layers)
-    if (layer.node == "leaky") CHECK_FALSE(layer.int8);
+    if (layer.node == "leaky") CHECK(layer.int8);
   auto int8_model = std::make_shared<Model>(std::move(*quantized));
   const std::vector<float> image = testing::image_input(7);
   CHECK(cosine(run(int8_model, image, 10), run(float_model, image, 10)) > 0.99);

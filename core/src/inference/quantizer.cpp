@@ -23,6 +23,8 @@ bool has_int8_kernel(OpType op) {
     case OpType::kResizeBilinear:
     case OpType::kSigmoid:
     case OpType::kTanh:
+    case OpType::kHardSwish:
+    case OpType::kLeakyRelu:
     case OpType::kClamp:
     case OpType::kConcat:
     case OpType::kReshape:

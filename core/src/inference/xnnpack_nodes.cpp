@@ -11,6 +11,7 @@
 
 #include "flow_nodes.h"
 #include "fovea/core/reference_kernels.h"
+#include "int8_lut_nodes.h"
 #include "node_kernel.h"
 
 namespace fovea::inference {
@@ -549,8 +550,13 @@ Result<std::unique_ptr<NodeKernel>> make_node_kernel(const ModelGraph& graph,
       if (int8) return std::unique_ptr<NodeKernel>(std::make_unique<RowwiseKernel>(graph, node));
       return std::unique_ptr<NodeKernel>(std::make_unique<ReferenceNodeKernel>(graph, node));
     case OpType::kHardSwish:
+    case OpType::kLeakyRelu:  // XNNPACK has qu8 but no qs8 leaky relu (nor qs8 hardswish)
+      if (int8) {
+        if (auto table = make_int8_lut_node_kernel(graph, node)) return table;
+        return unsupported("INT8 needs per-tensor quantization of its input and output");
+      }
+      return std::unique_ptr<NodeKernel>(std::make_unique<RowwiseKernel>(graph, node));
     case OpType::kSoftmax:
-    case OpType::kLeakyRelu:  // XNNPACK has qu8 but no qs8 leaky relu
       if (int8)
         return unsupported("has no INT8 kernel; keep it in FP32 between (de)quantize nodes");
       return std::unique_ptr<NodeKernel>(std::make_unique<RowwiseKernel>(graph, node));
