@@ -25,6 +25,7 @@
 #include "allocation_counter.h"
 #include "fovea/core/compiled_model.h"
 #include "fovea/core/json_writer.h"
+#include "fovea/core/model.h"
 #include "fovea/core/onnx_import.h"
 #include "fovea/core/process_memory.h"
 #include "fovea/core/quantizer.h"
@@ -46,6 +47,11 @@ options:
   --json PATH             also write the figures as JSON
   --work DIR              keep the quantized INT8 .fvm files there (default: a temporary
                           folder, removed at the end)
+  --flow NAME=FP32.fvm,INT8.fvm
+                          a fovea flow model pair to measure beside them (repeatable); default:
+                          models/flow/flow_fp32.fvm and flow_int8.fvm where both exist. Input:
+                          each photo and itself moved by (4, -3) px. It has no ONNX form
+                          (Correlation, Warp), so OpenCV DNN has no figure for it.
 )";
 
 struct BenchModel {
@@ -251,6 +257,11 @@ ScenarioResult opencv_scenario(const std::vector<BenchModel>& models,
 
 // ---- per-model figures ----
 
+// A fovea model made by the project's recipes, as committed: FP32 and INT8 .fvm files.
+struct FlowPair {
+  std::string name, fp32_path, int8_path;
+};
+
 struct ModelFigures {
   double fp32_ms = 0, int8_ms = 0, int8_xnnpack_ms = 0, opencv_fp32_ms = 0;
   double cosine_mean = 0, cosine_min = 1;
@@ -362,6 +373,8 @@ std::string item(const BenchModel& m, const std::string& path) {
 int run(int argc, char** argv) {
   if (argc > 2 && std::string(argv[1]) == "--scenario") return run_scenario(argc, argv);
   std::vector<std::pair<std::string, std::string>> sources;
+  std::vector<FlowPair> flows;
+  bool flows_given = false;
   std::string photos_dir = "/usr/share/doc/opencv-doc/examples/data", json_path, work_dir;
   int threads = 2, runs = 30;
   for (int i = 1; i < argc; ++i) {
@@ -395,6 +408,15 @@ int run(int argc, char** argv) {
       json_path = value;
     } else if (arg == "--work") {
       work_dir = value;
+    } else if (arg == "--flow") {
+      const auto eq = value.find('='), comma = value.find(',');
+      if (eq == std::string::npos || comma == std::string::npos || comma < eq) {
+        std::fprintf(stderr, "fovea-bench core: --flow takes NAME=FP32.fvm,INT8.fvm\n");
+        return 2;
+      }
+      flows.push_back(
+          {value.substr(0, eq), value.substr(eq + 1, comma - eq - 1), value.substr(comma + 1)});
+      flows_given = true;
     } else {
       std::fprintf(stderr, "fovea-bench core: unknown option %s\n%s", arg.c_str(), kUsage);
       return 2;
@@ -405,6 +427,14 @@ int run(int argc, char** argv) {
         {"mobilenetv2_224", default_path("models/mobilenetv2/mobilenetv2_224.onnx")},
         {"mobilenetv2_050_160", default_path("models/mobilenetv2/mobilenetv2_050_160.onnx")},
         {"mobilenetv2_035_128", default_path("models/mobilenetv2/mobilenetv2_035_128.onnx")}};
+
+  if (!flows_given) {
+    const FlowPair committed{"flow_448x1024", default_path("models/flow/flow_fp32.fvm"),
+                             default_path("models/flow/flow_int8.fvm")};
+    if (std::filesystem::exists(committed.fp32_path) &&
+        std::filesystem::exists(committed.int8_path))
+      flows.push_back(committed);
+  }
 
   auto photos = load_photos(photos_dir);
   if (!photos) {
@@ -557,6 +587,53 @@ int run(int argc, char** argv) {
   }
   if (work_dir.empty()) std::filesystem::remove_all(work);
 
+  // fovea's own models: the same figures but OpenCV's, on photo pairs.
+  std::vector<ModelFigures> flow_figures(flows.size());
+  for (size_t i = 0; i < flows.size(); ++i) {
+    std::fprintf(stderr, "timing %s...\n", flows[i].name.c_str());
+    auto fp32 = load_fvm(flows[i].fp32_path);
+    auto int8 = load_fvm(flows[i].int8_path);
+    if (!fp32 || !int8) {
+      std::fprintf(stderr, "fovea-bench core: %s\n",
+                   (fp32 ? int8.status() : fp32.status()).to_string().c_str());
+      return 1;
+    }
+    const auto fp32_model = std::make_shared<Model>(std::move(*fp32));
+    const auto int8_model = std::make_shared<Model>(std::move(*int8));
+    const ModelGraph& g = fp32_model->graph;
+    const Shape& in = g.tensors[static_cast<size_t>(g.inputs[0])].info.shape;
+    const std::int64_t outputs = g.tensors[static_cast<size_t>(g.outputs[0])].info.shape.elements();
+    const int width = static_cast<int>(in[2]), height = static_cast<int>(in[1]);
+    const std::vector<float> input =
+        to_flow_pair((*photos)[calibration_count], width, height, 4.0f, -3.0f);
+    ModelFigures& f = flow_figures[i];
+    auto fp32_ms = time_fovea(fp32_model, input, outputs, threads, runs, nullptr);
+    auto int8_ms = time_fovea(int8_model, input, outputs, threads, runs, nullptr);
+    auto xnn_ms =
+        time_fovea(int8_model, input, outputs, threads, runs, nullptr, Int8Kernels::kXnnpack);
+    for (const Result<double>* r : {&fp32_ms, &int8_ms, &xnn_ms})
+      if (!r->is_ok()) {
+        std::fprintf(stderr, "fovea-bench core: %s\n", r->status().to_string().c_str());
+        return 1;
+      }
+    f.fp32_ms = *fp32_ms;
+    f.int8_ms = *int8_ms;
+    f.int8_xnnpack_ms = *xnn_ms;
+    f.opencv_fp32_ms = std::nan("");
+    double sum = 0;
+    int count = 0;
+    for (size_t p = calibration_count; p < photos->size() && count < 16; ++p, ++count) {
+      const std::vector<float> x = to_flow_pair((*photos)[p], width, height, 4.0f, -3.0f);
+      auto a = infer(fp32_model, x, outputs);
+      auto b = infer(int8_model, x, outputs);
+      if (!a || !b) return 1;
+      const double c = cosine(*a, *b);
+      sum += c;
+      f.cosine_min = std::min(f.cosine_min, c);
+    }
+    f.cosine_mean = sum / count;
+  }
+
   // ---- report ----
   std::printf(
       "\nINT8: fovea's kernels (AVX-512 VNNI where the CPU has it, else XNNPACK); "
@@ -570,6 +647,18 @@ int run(int argc, char** argv) {
                 f.fp32_ms / f.int8_ms, f.fp32_ms / f.int8_xnnpack_ms, f.opencv_fp32_ms / f.int8_ms,
                 f.cosine_mean, f.cosine_min);
   }
+  for (size_t i = 0; i < flows.size(); ++i) {
+    const ModelFigures& f = flow_figures[i];
+    std::printf("%-20s %9.2f %9.2f %9.2f %10s %10.2f %9.2f %9s %9.5f %9.5f\n",
+                flows[i].name.c_str(), f.fp32_ms, f.int8_ms, f.int8_xnnpack_ms, "no onnx",
+                f.fp32_ms / f.int8_ms, f.fp32_ms / f.int8_xnnpack_ms, "-", f.cosine_mean,
+                f.cosine_min);
+  }
+  if (!flows.empty())
+    std::printf(
+        "(%s: fovea's flow model as committed, FP32 and INT8 .fvm; input: each photo and "
+        "itself moved by (4, -3) px)\n",
+        flows.front().name.c_str());
   std::printf("(fovea FP32 vs OpenCV FP32 on the same file, largest difference / largest output:");
   for (size_t i = 0; i < models.size(); ++i)
     std::printf(" %s %.1e", models[i].name.c_str(), figures[i].opencv_max_relative_difference);
@@ -634,6 +723,15 @@ int run(int argc, char** argv) {
           .value(figures[i].cosine_mean)
           .key("cosine_min")
           .value(figures[i].cosine_min);
+      json.end_object();
+    }
+    for (size_t i = 0; i < flows.size(); ++i) {
+      const ModelFigures& f = flow_figures[i];
+      json.begin_object().key("name").value(flows[i].name);
+      json.key("fp32_ms").value(f.fp32_ms).key("int8_ms").value(f.int8_ms);
+      json.key("int8_xnnpack_ms").value(f.int8_xnnpack_ms);
+      json.key("opencv_fp32_ms").value(f.opencv_fp32_ms);  // NaN: null, no ONNX form
+      json.key("cosine").value(f.cosine_mean).key("cosine_min").value(f.cosine_min);
       json.end_object();
     }
     json.end_array().key("budget").begin_array();

@@ -58,4 +58,20 @@ cv::Mat to_nchw_blob(const Photo& photo, int width, int height) {
   return cv::dnn::blobFromImage(normalised(photo, width, height));
 }
 
+std::vector<float> to_flow_pair(const Photo& photo, int width, int height, float dx, float dy) {
+  cv::Mat resized, grey, moved;
+  cv::resize(photo.rgb, resized, cv::Size(width, height), 0, 0, cv::INTER_AREA);
+  cv::cvtColor(resized, grey, cv::COLOR_RGB2GRAY);
+  const cv::Matx23f shift(1, 0, dx, 0, 1, dy);
+  cv::warpAffine(grey, moved, shift, grey.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  std::vector<float> pair(static_cast<size_t>(width) * height * 3, 0.0f);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      float* px = &pair[(static_cast<size_t>(y) * width + x) * 3];
+      px[0] = float(grey.at<std::uint8_t>(y, x)) / 255.0f;
+      px[1] = float(moved.at<std::uint8_t>(y, x)) / 255.0f;
+    }
+  return pair;
+}
+
 }  // namespace fovea::bench

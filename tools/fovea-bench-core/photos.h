@@ -22,4 +22,9 @@ Result<std::vector<Photo>> load_photos(const std::string& dir);
 std::vector<float> to_nhwc(const Photo& photo, int width, int height);
 cv::Mat to_nchw_blob(const Photo& photo, int width, int height);
 
+// The input of fovea's flow model (models/flow/README.md) from one photo: its grey at
+// width x height, the same grey moved by (dx, dy) px (bilinear, edges replicated), and zeros,
+// as NHWC float in [0, 1].
+std::vector<float> to_flow_pair(const Photo& photo, int width, int height, float dx, float dy);
+
 }  // namespace fovea::bench
