@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -257,6 +258,11 @@ ScenarioResult opencv_scenario(const std::vector<BenchModel>& models,
 
 // ---- per-model figures ----
 
+// Photos after the calibration ones that the cosine is taken over, at most.
+constexpr int kEvaluationPhotos = 16;
+// The flow models' input: each photo and itself moved by this many pixels (x, y).
+constexpr float kFlowShift[2] = {4.0f, -3.0f};
+
 // A fovea model made by the project's recipes, as committed: FP32 and INT8 .fvm files.
 struct FlowPair {
   std::string name, fp32_path, int8_path;
@@ -295,6 +301,38 @@ Result<std::vector<float>> infer(const std::shared_ptr<Model>& model,
   std::vector<float> out(static_cast<size_t>(outputs));
   FOVEA_RETURN_IF_ERROR(run_once(**compiled, input, out));
   return out;
+}
+
+// fovea's side of a model's row: FP32, INT8 and XNNPACK-INT8 medians on `timing_input`, and
+// the INT8-vs-FP32 output cosine over `inputs` (a function of the evaluation index, null past
+// the last). `fp32_out` gets the FP32 output on `timing_input`.
+Status measure_fovea(const std::shared_ptr<Model>& fp32, const std::shared_ptr<Model>& int8,
+                     const std::vector<float>& timing_input,
+                     const std::function<const std::vector<float>*(int)>& inputs,
+                     std::int64_t outputs, int threads, int runs, ModelFigures& f,
+                     std::vector<float>* fp32_out) {
+  auto fp32_ms = time_fovea(fp32, timing_input, outputs, threads, runs, fp32_out);
+  auto int8_ms = time_fovea(int8, timing_input, outputs, threads, runs, nullptr);
+  auto xnn_ms =
+      time_fovea(int8, timing_input, outputs, threads, runs, nullptr, Int8Kernels::kXnnpack);
+  for (const Result<double>* r : {&fp32_ms, &int8_ms, &xnn_ms})
+    if (!r->is_ok()) return r->status();
+  f.fp32_ms = *fp32_ms;
+  f.int8_ms = *int8_ms;
+  f.int8_xnnpack_ms = *xnn_ms;
+  double sum = 0;
+  int count = 0;
+  for (const std::vector<float>* x = inputs(0); x != nullptr; x = inputs(++count)) {
+    auto a = infer(fp32, *x, outputs);
+    if (!a) return a.status();
+    auto b = infer(int8, *x, outputs);
+    if (!b) return b.status();
+    const double c = cosine(*a, *b);
+    sum += c;
+    f.cosine_min = std::min(f.cosine_min, c);
+  }
+  f.cosine_mean = count > 0 ? sum / count : 0.0;
+  return Status::ok();
 }
 
 std::string default_path(const char* relative) {
@@ -445,7 +483,7 @@ int run(int argc, char** argv) {
   std::printf(
       "fovea-bench core: %zu photos from %s (%zu calibrate, %zu evaluate), %d threads, %d runs\n",
       photos->size(), photos_dir.c_str(), calibration_count,
-      std::min<size_t>(16, photos->size() - calibration_count), threads, runs);
+      std::min<size_t>(kEvaluationPhotos, photos->size() - calibration_count), threads, runs);
 
   // Import and quantize, and save the INT8 models the budget scenarios load.
   const std::string work = !work_dir.empty() ? work_dir
@@ -532,19 +570,19 @@ int run(int argc, char** argv) {
     ModelFigures& f = figures[i];
     std::fprintf(stderr, "timing %s...\n", m.name.c_str());
     const std::vector<float> input = to_nhwc((*photos)[calibration_count], m.width, m.height);
-    std::vector<float> fovea_out;
-    auto fp32 = time_fovea(m.fp32, input, m.outputs, threads, runs, &fovea_out);
-    auto int8 = time_fovea(m.int8, input, m.outputs, threads, runs, nullptr);
-    auto int8_xnnpack =
-        time_fovea(m.int8, input, m.outputs, threads, runs, nullptr, Int8Kernels::kXnnpack);
-    for (const Result<double>* r : {&fp32, &int8, &int8_xnnpack})
-      if (!r->is_ok()) {
-        std::fprintf(stderr, "fovea-bench core: %s\n", r->status().to_string().c_str());
-        return 1;
-      }
-    f.fp32_ms = *fp32;
-    f.int8_ms = *int8;
-    f.int8_xnnpack_ms = *int8_xnnpack;
+    std::vector<float> fovea_out, evaluated;
+    const Status measured = measure_fovea(
+        m.fp32, m.int8, input,
+        [&](int k) -> const std::vector<float>* {
+          if (k >= kEvaluationPhotos || calibration_count + k >= photos->size()) return nullptr;
+          evaluated = to_nhwc((*photos)[calibration_count + k], m.width, m.height);
+          return &evaluated;
+        },
+        m.outputs, threads, runs, f, &fovea_out);
+    if (!measured.is_ok()) {
+      std::fprintf(stderr, "fovea-bench core: %s\n", measured.to_string().c_str());
+      return 1;
+    }
     try {
       cv::dnn::Net net = cv::dnn::readNetFromONNX(m.onnx_path);
       net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
@@ -572,18 +610,6 @@ int run(int argc, char** argv) {
                    e.what());
       f.opencv_fp32_ms = -1;
     }
-    double sum = 0;
-    int count = 0;
-    for (size_t p = calibration_count; p < photos->size() && count < 16; ++p, ++count) {
-      const std::vector<float> x = to_nhwc((*photos)[p], m.width, m.height);
-      auto a = infer(m.fp32, x, m.outputs);
-      auto b = infer(m.int8, x, m.outputs);
-      if (!a || !b) return 1;
-      const double c = cosine(*a, *b);
-      sum += c;
-      f.cosine_min = std::min(f.cosine_min, c);
-    }
-    f.cosine_mean = sum / count;
   }
   if (work_dir.empty()) std::filesystem::remove_all(work);
 
@@ -604,34 +630,24 @@ int run(int argc, char** argv) {
     const Shape& in = g.tensors[static_cast<size_t>(g.inputs[0])].info.shape;
     const std::int64_t outputs = g.tensors[static_cast<size_t>(g.outputs[0])].info.shape.elements();
     const int width = static_cast<int>(in[2]), height = static_cast<int>(in[1]);
-    const std::vector<float> input =
-        to_flow_pair((*photos)[calibration_count], width, height, 4.0f, -3.0f);
+    const auto pair = [&](size_t photo) {
+      return to_flow_pair((*photos)[photo], width, height, kFlowShift[0], kFlowShift[1]);
+    };
     ModelFigures& f = flow_figures[i];
-    auto fp32_ms = time_fovea(fp32_model, input, outputs, threads, runs, nullptr);
-    auto int8_ms = time_fovea(int8_model, input, outputs, threads, runs, nullptr);
-    auto xnn_ms =
-        time_fovea(int8_model, input, outputs, threads, runs, nullptr, Int8Kernels::kXnnpack);
-    for (const Result<double>* r : {&fp32_ms, &int8_ms, &xnn_ms})
-      if (!r->is_ok()) {
-        std::fprintf(stderr, "fovea-bench core: %s\n", r->status().to_string().c_str());
-        return 1;
-      }
-    f.fp32_ms = *fp32_ms;
-    f.int8_ms = *int8_ms;
-    f.int8_xnnpack_ms = *xnn_ms;
     f.opencv_fp32_ms = std::nan("");
-    double sum = 0;
-    int count = 0;
-    for (size_t p = calibration_count; p < photos->size() && count < 16; ++p, ++count) {
-      const std::vector<float> x = to_flow_pair((*photos)[p], width, height, 4.0f, -3.0f);
-      auto a = infer(fp32_model, x, outputs);
-      auto b = infer(int8_model, x, outputs);
-      if (!a || !b) return 1;
-      const double c = cosine(*a, *b);
-      sum += c;
-      f.cosine_min = std::min(f.cosine_min, c);
+    std::vector<float> evaluated;
+    const Status measured = measure_fovea(
+        fp32_model, int8_model, pair(calibration_count),
+        [&](int k) -> const std::vector<float>* {
+          if (k >= kEvaluationPhotos || calibration_count + k >= photos->size()) return nullptr;
+          evaluated = pair(calibration_count + k);
+          return &evaluated;
+        },
+        outputs, threads, runs, f, nullptr);
+    if (!measured.is_ok()) {
+      std::fprintf(stderr, "fovea-bench core: %s\n", measured.to_string().c_str());
+      return 1;
     }
-    f.cosine_mean = sum / count;
   }
 
   // ---- report ----
