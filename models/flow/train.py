@@ -28,6 +28,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from network import LEVELS, FlowNet, count, pack_pair, resize  # noqa: E402
 from batch_stream import BatchStream  # noqa: E402
+from qat import enable_qat, load_weights, weights  # noqa: E402
 from synth import TextureBank, make_batch  # noqa: E402
 
 LEVEL_W = {5: 0.05, 4: 0.1, 3: 0.2, 2: 0.4}
@@ -86,6 +87,8 @@ def main():
     ap.add_argument("--amp", choices=["bf16", "none"], default="bf16")
     ap.add_argument("--textures", type=int, default=0, help="use at most N textures (smoke runs)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--qat", action="store_true",
+                    help="quantization-aware: INT8 convolutions see fake-quantized weights and inputs (qat.py)")
     ap.add_argument("--workers", type=int, default=0,
                     help="processes rendering batches ahead (batch_stream.py); 0 renders in this one")
     a = ap.parse_args()
@@ -108,13 +111,16 @@ def main():
     H, W = map(int, a.crop.split("x"))
     assert H % 32 == 0 and W % 32 == 0
     bank = TextureBank(a.carry, dev, limit=a.textures or None)
-    net = FlowNet().to(dev)
+    net = FlowNet()
+    if a.qat:
+        enable_qat(net)
+    net = net.to(dev)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.wd)
     step, best = 0, float("inf")
     last = os.path.join(a.run, "last.pt")
     if os.path.exists(last):
         ck = torch.load(last, map_location=dev)
-        net.load_state_dict(ck["model"])
+        load_weights(net, ck)
         if "opt" in ck:  # the committed checkpoints hold the weights only; AdamW restarts its moments
             opt.load_state_dict(ck["opt"])
         step, best = ck["step"], ck["best"]
@@ -124,7 +130,7 @@ def main():
         log(f"# FlowNet: {params} parameters, {macs / 1e9:.3f} GMAC conv + {corr / 1e6:.1f} M correlation at 448x1024")
     log(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
         f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
-        f"total steps {a.total_steps}, lr {a.lr}, robust {a.robust}")
+        f"total steps {a.total_steps}, lr {a.lr}, robust {a.robust}, qat {a.qat}")
 
     val_seeds = list(range(900_000_000, 900_000_000 + a.val_count))
     val = []
@@ -184,16 +190,16 @@ def main():
             log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} "
                 f"(zero flow {v['zero']:.3f}){' best' if improved else ''}")
             if improved:
-                save(os.path.join(a.run, "best.pt"), {"model": net.state_dict(), "step": step, "val": v})
+                save(os.path.join(a.run, "best.pt"), {**weights(net), "step": step, "val": v})
         if time.time() - t_ckpt > a.ckpt_minutes * 60:
-            save(last, {"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best})
+            save(last, {**weights(net), "opt": opt.state_dict(), "step": step, "best": best})
             t_ckpt = time.time()
     stream.close()
     v = validate()
     if v["all"] < best:
         best = v["all"]
-        save(os.path.join(a.run, "best.pt"), {"model": net.state_dict(), "step": step, "val": v})
-    save(last, {"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best})
+        save(os.path.join(a.run, "best.pt"), {**weights(net), "step": step, "val": v})
+    save(last, {**weights(net), "opt": opt.state_dict(), "step": step, "best": best})
     log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} (zero flow {v['zero']:.3f})")
     log(f"# stopped at step {step}: {done_reason}; {(time.time() - t_start) / 60:.1f} min; best val EPE {best:.3f}")
 
