@@ -37,15 +37,12 @@ class _Range(nn.Module):
     def forward(self, x):
         x = x.float()
         if self.training:
-            with torch.no_grad():
+            with torch.no_grad():  # no host sync: the first batch's range is taken as it is
                 lo, hi = x.min().clamp(max=0.0), x.max().clamp(min=0.0)
-                if not bool(self.seen):
-                    self.lo.copy_(lo)
-                    self.hi.copy_(hi)
-                    self.seen.fill_(True)
-                else:
-                    self.lo.mul_(self.momentum).add_((1 - self.momentum) * lo)
-                    self.hi.mul_(self.momentum).add_((1 - self.momentum) * hi)
+                m = self.momentum
+                self.lo.copy_(torch.where(self.seen, m * self.lo + (1 - m) * lo, lo))
+                self.hi.copy_(torch.where(self.seen, m * self.hi + (1 - m) * hi, hi))
+                self.seen.fill_(True)
         scale = ((self.hi - self.lo) / 255.0).clamp(min=1e-8)
         zero_point = (-128 - torch.round(self.lo / scale)).clamp(-128, 127).to(torch.int32)
         return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, -128, 127)
