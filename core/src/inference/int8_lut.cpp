@@ -1,7 +1,6 @@
 #include "int8_lut.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "avx512_intrinsics.h"
 #include "row_parallel.h"
@@ -38,12 +37,6 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lut_vbmi(const Int8L
 }
 
 }  // namespace
-
-int quantize_to_int8(float value, Int8Affine q, int lo, int hi) {
-  // The reference's rounding (reference::quantize_f32_to_s8): nearest, ties to even.
-  const float v = std::nearbyint(value / q.scale) + static_cast<float>(q.zero_point);
-  return static_cast<int>(std::clamp(v, static_cast<float>(lo), static_cast<float>(hi)));
-}
 
 bool int8_lut_uses_vbmi(flow::Isa isa) {
   static const bool supported = __builtin_cpu_supports("avx512f") &&

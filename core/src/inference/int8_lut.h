@@ -6,10 +6,12 @@
 
 #include <pthreadpool.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
 #include "flow_isa.h"
+#include "fovea/core/reference_kernels.h"
 
 namespace fovea::inference {
 
@@ -36,15 +38,19 @@ void apply_int8_lut(const Int8Lut& lut, const std::int8_t* x, std::int8_t* y, st
 // Whether apply_int8_lut takes the VBMI path for `isa` on this CPU.
 bool int8_lut_uses_vbmi(flow::Isa isa);
 
-int quantize_to_int8(float value, Int8Affine q, int lo, int hi);
-
 template <class F>
 Int8Lut make_int8_lut(const F& f, Int8Affine x, Int8Affine y, int lo, int hi) {
+  // The reference kernels' own conversions, so an entry is what the reference computes.
   Int8Lut lut;
   for (int v = -128; v <= 127; ++v) {
-    const float real = x.scale * static_cast<float>(v - x.zero_point);
+    const auto in = static_cast<std::int8_t>(v);
+    float real = 0.0f;
+    reference::dequantize_s8_to_f32(&in, 1, x.scale, x.zero_point, &real);
+    const float result = f(real);
+    std::int8_t out = 0;
+    reference::quantize_f32_to_s8(&result, 1, y.scale, y.zero_point, &out);
     lut.entry[static_cast<std::uint8_t>(v)] =
-        static_cast<std::int8_t>(quantize_to_int8(f(real), y, lo, hi));
+        static_cast<std::int8_t>(std::clamp<int>(out, lo, hi));
   }
   return lut;
 }
