@@ -19,6 +19,21 @@ struct Task {
 
 using avx512::reduce8;
 
+// a_j += x[j / O] * w[j % O]: pixel j / O against output channel j % O.
+template <int O>
+FOVEA_AVX512_FMA inline __attribute__((always_inline)) void accumulate8(
+    const __m512* x, const __m512* w, __m512& a0, __m512& a1, __m512& a2, __m512& a3, __m512& a4,
+    __m512& a5, __m512& a6, __m512& a7) {
+  a0 = _mm512_fmadd_ps(x[0 / O], w[0 % O], a0);
+  a1 = _mm512_fmadd_ps(x[1 / O], w[1 % O], a1);
+  a2 = _mm512_fmadd_ps(x[2 / O], w[2 % O], a2);
+  a3 = _mm512_fmadd_ps(x[3 / O], w[3 % O], a3);
+  a4 = _mm512_fmadd_ps(x[4 / O], w[4 % O], a4);
+  a5 = _mm512_fmadd_ps(x[5 / O], w[5 % O], a5);
+  a6 = _mm512_fmadd_ps(x[6 / O], w[6 % O], a6);
+  a7 = _mm512_fmadd_ps(x[7 / O], w[7 % O], a7);
+}
+
 // One output row, 8 / O pixels at a time; accumulator j is pixel j / O, channel j % O, which is
 // also where its sum goes in the NHWC output. The accumulators are named variables: GCC 12
 // keeps an array of them in memory.
@@ -57,14 +72,7 @@ FOVEA_AVX512_FMA void run_row(const Task& t, std::int64_t row) {
           __m512 xv[P], wv[O];
           for (int p = 0; p < P; ++p) xv[p] = _mm512_maskz_loadu_ps(m, xp[p] + k);
           for (int o = 0; o < O; ++o) wv[o] = _mm512_maskz_loadu_ps(m, wp[o] + k);
-          a0 = _mm512_fmadd_ps(xv[0 / O], wv[0 % O], a0);
-          a1 = _mm512_fmadd_ps(xv[1 / O], wv[1 % O], a1);
-          a2 = _mm512_fmadd_ps(xv[2 / O], wv[2 % O], a2);
-          a3 = _mm512_fmadd_ps(xv[3 / O], wv[3 % O], a3);
-          a4 = _mm512_fmadd_ps(xv[4 / O], wv[4 % O], a4);
-          a5 = _mm512_fmadd_ps(xv[5 / O], wv[5 % O], a5);
-          a6 = _mm512_fmadd_ps(xv[6 / O], wv[6 % O], a6);
-          a7 = _mm512_fmadd_ps(xv[7 / O], wv[7 % O], a7);
+          accumulate8<O>(xv, wv, a0, a1, a2, a3, a4, a5, a6, a7);
         }
         continue;
       }
@@ -86,14 +94,7 @@ FOVEA_AVX512_FMA void run_row(const Task& t, std::int64_t row) {
           for (int p = 0; p < P; ++p)
             xv[p] = _mm512_maskz_loadu_ps((inside >> p) & 1u ? m : __mmask16(0), xp[p] + k);
           for (int o = 0; o < O; ++o) wv[o] = _mm512_maskz_loadu_ps(m, wp[o] + k);
-          a0 = _mm512_fmadd_ps(xv[0 / O], wv[0 % O], a0);
-          a1 = _mm512_fmadd_ps(xv[1 / O], wv[1 % O], a1);
-          a2 = _mm512_fmadd_ps(xv[2 / O], wv[2 % O], a2);
-          a3 = _mm512_fmadd_ps(xv[3 / O], wv[3 % O], a3);
-          a4 = _mm512_fmadd_ps(xv[4 / O], wv[4 % O], a4);
-          a5 = _mm512_fmadd_ps(xv[5 / O], wv[5 % O], a5);
-          a6 = _mm512_fmadd_ps(xv[6 / O], wv[6 % O], a6);
-          a7 = _mm512_fmadd_ps(xv[7 / O], wv[7 % O], a7);
+          accumulate8<O>(xv, wv, a0, a1, a2, a3, a4, a5, a6, a7);
         }
       }
     }
