@@ -7,7 +7,8 @@ RUN/last.pt is written every --ckpt-minutes and at the end; a run restarts from 
 AdamW state, step, best). RUN/best.pt is the best held-out EPE so far. RUN/train_log.txt gets one
 line per --log-every steps (loss, EPE, lr, pairs/s) and one per validation. The learning rate
 is a function of the step only (linear warm-up, then cosine to 2% at --total-steps), so
---total-steps may be changed on resume. Batch i of step s uses seeds seed*1e9 + s*batch + i:
+--total-steps may be changed on resume. A fine-tuning phase resumed from a checkpoint at step S
+gets its own warm-up and cosine with --phase-start S. Batch i of step s uses seeds seed*1e9 + s*batch + i:
 the data stream continues exactly where it stopped. The held-out set is 96 fixed pairs
 (seeds from 900,000,000) at the training crop size, reported overall and per motion regime.
 
@@ -35,9 +36,11 @@ LEVEL_W = {5: 0.05, 4: 0.1, 3: 0.2, 2: 0.4}
 
 
 def lr_at(step, a):
+    step -= a.phase_start
+    span = a.total_steps - a.phase_start
     if step < a.warmup:
-        return a.lr * (step + 1) / a.warmup
-    p = min(1.0, (step - a.warmup) / max(1, a.total_steps - a.warmup))
+        return a.lr * (max(step, 0) + 1) / a.warmup
+    p = min(1.0, (step - a.warmup) / max(1, span - a.warmup))
     return a.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
@@ -77,6 +80,8 @@ def main():
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--phase-start", type=int, default=0,
+                    help="step where this phase's warm-up and cosine begin (a fine-tuning phase resumed from a checkpoint)")
     ap.add_argument("--max-minutes", type=float, default=9.0)
     ap.add_argument("--ckpt-minutes", type=float, default=2.0)
     ap.add_argument("--val-every", type=int, default=1000)
@@ -130,7 +135,7 @@ def main():
         log(f"# FlowNet: {params} parameters, {macs / 1e9:.3f} GMAC conv + {corr / 1e6:.1f} M correlation at 448x1024")
     log(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
         f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
-        f"total steps {a.total_steps}, lr {a.lr}, robust {a.robust}, qat {a.qat}")
+        f"total steps {a.total_steps} (phase from {a.phase_start}), lr {a.lr}, robust {a.robust}, qat {a.qat}")
 
     val_seeds = list(range(900_000_000, 900_000_000 + a.val_count))
     val = []
