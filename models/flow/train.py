@@ -8,8 +8,8 @@ AdamW state, step, best). RUN/best.pt is the best held-out EPE so far. RUN/train
 line per --log-every steps (loss, EPE, lr, pairs/s) and one per validation. The learning rate
 is a function of the step only (linear warm-up, then cosine to 2% at --total-steps), so
 --total-steps may be changed on resume. A fine-tuning phase resumed from a checkpoint at step S
-gets its own warm-up and cosine with --phase-start S. Batch i of step s uses seeds seed*1e9 + s*batch + i:
-the data stream continues exactly where it stopped. The held-out set is 96 fixed pairs
+gets its own warm-up and cosine with --phase-start S. Batch i of step s uses seeds
+seed*1e9 + s*batch + i: the data stream continues exactly where it stopped. The held-out set is 96 fixed pairs
 (seeds from 900,000,000) at the training crop size, reported overall and per motion regime.
 
 Loss: EPE of the output upsampled (bilinear, half-pixel) to full crop resolution, plus the
