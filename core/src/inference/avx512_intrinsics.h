@@ -15,6 +15,8 @@
 #endif
 
 #define FOVEA_AVX512_FMA __attribute__((target("avx512f,avx512vl,avx2,fma")))
+// For kernels on bytes and 16-bit lanes; functions with either attribute inline into these.
+#define FOVEA_AVX512_BW __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma")))
 
 namespace fovea::inference::avx512 {
 

@@ -10,6 +10,8 @@
 
 #include <pthreadpool.h>
 
+#include <cstdint>
+
 #include "flow_isa.h"
 #include "fovea/core/reference_kernels.h"
 
@@ -17,5 +19,12 @@ namespace fovea::inference::flow {
 
 void correlation_f32(const float* a, const float* b, reference::Nhwc shape, int max_displacement,
                      float* y, pthreadpool_t pool, Isa isa = Isa::kBest);
+
+// INT8 Correlation (flow_correlation_qs8.cpp): bit-identical to reference::correlation_qs8,
+// on AVX-512 BW or plain C++. shape.c must not exceed kMaxQuantizedCorrelationChannels, and the
+// zero points must lie in [-128, 127].
+void correlation_qs8(const std::int8_t* a, const std::int8_t* b, reference::Nhwc shape,
+                     int max_displacement, const reference::QuantizedCorrelation& q, std::int8_t* y,
+                     pthreadpool_t pool, Isa isa = Isa::kBest);
 
 }  // namespace fovea::inference::flow

@@ -9,5 +9,7 @@ enum class Isa { kBest, kPortable };
 
 // Whether `isa` resolves to the AVX-512 code on this CPU.
 bool use_avx512(Isa isa);
+// The same for kernels on bytes and 16-bit lanes (INT8 Correlation), which need AVX-512 BW too.
+bool use_avx512bw(Isa isa);
 
 }  // namespace fovea::inference::flow

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "fovea/core/graph_builder.h"
+#include "fovea/core/reference_kernels.h"
 
 namespace fovea {
 namespace {
@@ -28,6 +29,7 @@ bool has_int8_kernel(OpType op) {
     case OpType::kClamp:
     case OpType::kConcat:
     case OpType::kReshape:
+    case OpType::kCorrelation:
       return true;
     default:
       return false;
@@ -270,6 +272,10 @@ Result<Model> quantize_model(const Model& float_model,
     if ((node.op == OpType::kConv2d || node.op == OpType::kFullyConnected) &&
         graph.tensors[static_cast<size_t>(node.inputs[1])].constant < 0)
       ok = false;  // weights computed at run time: no per-channel packing possible
+    if (node.op == OpType::kCorrelation &&
+        graph.tensors[static_cast<size_t>(node.inputs[0])].info.shape[3] >
+            reference::kMaxQuantizedCorrelationChannels)
+      ok = false;  // too many channels for the INT8 kernel's exact sum
     node_int8[n] = ok;
   }
   std::vector<Quantization> act_quant(graph.tensors.size());

@@ -1,5 +1,6 @@
 // Ops that optical flow and LiDAR models need and XNNPACK does not have.
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -25,6 +26,39 @@ void correlation_f32(const float* a, const float* b, Nhwc s, int max_displacemen
               for (std::int64_t c = 0; c < s.c; ++c) sum += double(fa[c]) * double(fb[c]);
             }
             out[(dy + r) * side + (dx + r)] = static_cast<float>(sum / double(s.c));
+          }
+      }
+}
+
+float correlation_qs8_multiplier(const QuantizedCorrelation& q, std::int64_t channels) {
+  return static_cast<float>(double(q.a_scale) * q.b_scale / (double(channels) * q.y_scale));
+}
+
+void correlation_qs8(const std::int8_t* a, const std::int8_t* b, Nhwc s, int max_displacement,
+                     const QuantizedCorrelation& q, std::int8_t* y) {
+  const int r = max_displacement;
+  const std::int64_t side = 2 * r + 1;
+  const std::int64_t depth = side * side;
+  const float m = correlation_qs8_multiplier(q, s.c);
+  for (std::int64_t n = 0; n < s.n; ++n)
+    for (std::int64_t h = 0; h < s.h; ++h)
+      for (std::int64_t w = 0; w < s.w; ++w) {
+        const std::int8_t* qa = a + ((n * s.h + h) * s.w + w) * s.c;
+        std::int8_t* out = y + ((n * s.h + h) * s.w + w) * depth;
+        for (int dy = -r; dy <= r; ++dy)
+          for (int dx = -r; dx <= r; ++dx) {
+            const std::int64_t hh = h + dy, ww = w + dx;
+            std::int64_t sum = 0;
+            if (hh >= 0 && hh < s.h && ww >= 0 && ww < s.w) {
+              const std::int8_t* qb = b + ((n * s.h + hh) * s.w + ww) * s.c;
+              for (std::int64_t c = 0; c < s.c; ++c)
+                sum += std::int64_t{qa[c] - q.a_zero_point} * (qb[c] - q.b_zero_point);
+            }
+            const float scaled = std::clamp(static_cast<float>(sum) * m, -0x1p30f, 0x1p30f);
+            const std::int64_t v =
+                std::int64_t{static_cast<std::int32_t>(std::nearbyint(scaled))} + q.y_zero_point;
+            out[(dy + r) * side + (dx + r)] =
+                static_cast<std::int8_t>(std::clamp<std::int64_t>(v, -128, 127));
           }
       }
 }

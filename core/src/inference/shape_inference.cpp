@@ -249,8 +249,10 @@ Result<TensorInfo> infer_output(const ModelGraph& graph, const GraphNode& node) 
     case OpType::kCorrelation: {
       FOVEA_RETURN_IF_ERROR(in.arity(2));
       FOVEA_RETURN_IF_ERROR(in.rank(0, 4));
-      FOVEA_RETURN_IF_ERROR(in.type(0, DataType::kFloat32));
-      FOVEA_RETURN_IF_ERROR(in.type(1, DataType::kFloat32));
+      // FP32, or INT8 (the quantized cost volume of flow::correlation_qs8) on both inputs.
+      const DataType type = in.input(0).type;
+      if (type != DataType::kInt8) FOVEA_RETURN_IF_ERROR(in.type(0, DataType::kFloat32));
+      FOVEA_RETURN_IF_ERROR(in.type(1, type));
       if (!(in.input(0).shape == in.input(1).shape))
         return node_error(node, "correlates differently shaped maps");
       if (a.max_displacement < 0 || a.max_displacement > 16)
@@ -258,6 +260,7 @@ Result<TensorInfo> infer_output(const ModelGraph& graph, const GraphNode& node) 
       const Shape& x = in.input(0).shape;
       const std::int64_t side = 2 * a.max_displacement + 1;
       out.shape = Shape{x[0], x[1], x[2], side * side};
+      out.type = type;
       return out;
     }
     case OpType::kWarp: {

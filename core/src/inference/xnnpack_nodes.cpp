@@ -11,6 +11,7 @@
 
 #include "flow_nodes.h"
 #include "fovea/core/reference_kernels.h"
+#include "int8_correlation_node.h"
 #include "int8_lut_nodes.h"
 #include "node_kernel.h"
 
@@ -576,6 +577,8 @@ Result<std::unique_ptr<NodeKernel>> make_node_kernel(const ModelGraph& graph,
     case OpType::kWarp:
     case OpType::kScatterToGrid:
       if (auto flow = make_flow_node_kernel(graph, node)) return flow;
+      if (int8 && node.op == OpType::kCorrelation)
+        return make_int8_correlation_node_kernel(graph, node);
       if (int8)
         return unsupported("has no INT8 kernel; keep it in FP32 between (de)quantize nodes");
       return std::unique_ptr<NodeKernel>(std::make_unique<ReferenceNodeKernel>(graph, node));

@@ -79,6 +79,27 @@ void dequantize_s8_to_f32(const std::int8_t* x, std::int64_t count, float scale,
 // (2 r + 1)^2 displacements d = (dy + r) * (2 r + 1) + (dx + r), zero outside b.
 void correlation_f32(const float* a, const float* b, Nhwc shape, int max_displacement, float* y);
 
+// INT8 Correlation, a and b each with one scale and zero point. With S the exact integer sum
+// over c of (qa - za) * (qb - zb), S = 0 where the displaced pixel leaves b, and
+//   m = float(double(a_scale) * b_scale / (double(C) * y_scale)),
+//   y = clamp(int(nearbyintf(clamp(float(S) * m, -2^30, 2^30))) + zy, -128, 127),
+// rounding half to even. float(S) is exact while |S| <= C * 255^2 < 2^24, that is for
+// C <= kMaxQuantizedCorrelationChannels; the node kernel rejects wider inputs. The product is
+// the float one of the formula (no fused multiply-add), so vectorised kernels can equal it.
+struct QuantizedCorrelation {
+  float a_scale = 1.0f;
+  std::int32_t a_zero_point = 0;
+  float b_scale = 1.0f;
+  std::int32_t b_zero_point = 0;
+  float y_scale = 1.0f;
+  std::int32_t y_zero_point = 0;
+};
+inline constexpr std::int64_t kMaxQuantizedCorrelationChannels = 258;
+// The m of the formula above.
+float correlation_qs8_multiplier(const QuantizedCorrelation& q, std::int64_t channels);
+void correlation_qs8(const std::int8_t* a, const std::int8_t* b, Nhwc shape, int max_displacement,
+                     const QuantizedCorrelation& q, std::int8_t* y);
+
 // y[n, h, w] = x sampled bilinearly at (w + flow_x, h + flow_y); zero outside x.
 void warp_f32(const float* x, Nhwc x_shape, const float* flow, float* y);
 
