@@ -432,10 +432,10 @@ TEST_CASE("the committed flow models recover synthetic translations and rotation
   }
   // Measured with the models committed in session 5 (37,964 training steps, INT8 Correlation;
   // translation / rotation EPE, px): INT8 0.158 / 0.177, FP32 0.115 / 0.139, INT8 + DIS fast
-  // 0.039 / 0.304, INT8 + variational refinement 0.106 / 0.250. Bounds about 2.5x that, so a retrained model of
-  // the same quality passes, while a broken wrapper (dx and dy swapped or not rescaled, frames
-  // swapped, a wrong normalisation) is far outside: zero flow's EPE is 3.6 and 4.0 px on these
-  // pairs.
+  // 0.039 / 0.304, INT8 + variational refinement 0.106 / 0.250. Bounds about 2.5x that, so a
+  // retrained model of the same quality passes, while a broken wrapper (dx and dy swapped or not
+  // rescaled, frames swapped, a wrong normalisation) is far outside: zero flow's EPE is 3.6 and
+  // 4.0 px on these pairs.
   struct Bound {
     std::string file;
     FlowRefinement refine;
