@@ -8,6 +8,7 @@
 #include "flow_correlation.h"
 
 #include "avx512_intrinsics.h"
+#include "correlation_window.h"
 #include "row_parallel.h"
 
 #include <algorithm>
@@ -121,28 +122,15 @@ FOVEA_AVX512_FMA __m128 dot4(const float* a, const float* const* p, std::int64_t
 
 // One output pixel: its displacements in output order, 8 (or 4) at a time. A displacement
 // outside the image points at `a` itself and its lane is zeroed.
-FOVEA_AVX512_FMA void pixel_avx512(const float* a, const float* const* rows, const bool* row_ok,
-                                   std::int64_t w, std::int64_t width, std::int64_t c, int r,
-                                   float scale, float* out) {
-  const int side = 2 * r + 1;
-  const int depth = side * side;
+FOVEA_AVX512_FMA void pixel_avx512(const float* a, const CorrelationRow<float>& window,
+                                   std::int64_t w, std::int64_t width, std::int64_t c, float scale,
+                                   float* out) {
+  const int depth = window.depth;
   const float* p[8];
-  int dy = 0, dx = 0;  // of the next displacement, from (0, 0) = (-r, -r)
   for (int d = 0; d < depth;) {
     const int n = std::min(8, depth - d);
     const int lanes = n > 4 ? 8 : 4;
-    unsigned valid = 0;
-    for (int j = 0; j < lanes; ++j) {
-      p[j] = a;
-      if (j < n) {
-        const std::int64_t xx = w + dx - r;
-        if (row_ok[dy] && xx >= 0 && xx < width) {
-          p[j] = rows[dy] + xx * c;
-          valid |= 1u << j;
-        }
-        if (++dx == side) dx = 0, ++dy;
-      }
-    }
+    const unsigned valid = window.border_pixels(a, w, width, c, d, lanes, p);
     if (lanes == 8) {
       const __m256 v = _mm256_maskz_mov_ps(__mmask8(valid), dot8(a, p, c));
       _mm256_mask_storeu_ps(out + d, __mmask8((1u << n) - 1u),
@@ -157,7 +145,7 @@ FOVEA_AVX512_FMA void pixel_avx512(const float* a, const float* const* rows, con
 
 // A pixel whose whole window lies inside the image: displacement d reads b + off[d] floats
 // from the pixel's own position in b, so the window costs no bounds checks. `off` holds
-// `depth` offsets then 7 zeros, so the last group of 8 reads real memory.
+// `depth` offsets then zeros (CorrelationRow), so the last group of 8 reads real memory.
 FOVEA_AVX512_FMA void interior_pixel_avx512(const float* a, const float* b, const std::int64_t* off,
                                             int depth, std::int64_t c, float scale, float* out) {
   const __m256 s8 = _mm256_set1_ps(scale);
@@ -215,10 +203,6 @@ FOVEA_AVX512_FMA void interior_pair_avx512(const float* a, const float* b, const
   }
 }
 
-// The rows of b an output row reads, at most 2r + 1 of them on the stack: larger windows take
-// the portable path.
-constexpr int kMaxSide = 33;
-
 // One image row of the output (`row` counts rows over the batch).
 void run_row(const Task& t, std::int64_t row) {
   const reference::Nhwc& s = t.s;
@@ -227,31 +211,20 @@ void run_row(const Task& t, std::int64_t row) {
   const std::int64_t depth = std::int64_t{side} * side;
   const std::int64_t n = row / s.h, h = row % s.h;
   const float scale = 1.0f / static_cast<float>(s.c);
-  if (t.avx512 && side <= kMaxSide) {
-    const float* rows[kMaxSide];
-    bool row_ok[kMaxSide];
-    for (int dy = -r; dy <= r; ++dy) {
-      const std::int64_t hh = h + dy;
-      row_ok[dy + r] = hh >= 0 && hh < s.h;
-      rows[dy + r] = row_ok[dy + r] ? t.b + (n * s.h + hh) * s.w * s.c : t.b;
-    }
-    // Window offsets of interior pixels (their own pixel in b is offset 0).
-    std::int64_t off[kMaxSide * kMaxSide + 8];
-    for (int d = 0; d < depth + 8; ++d)
-      off[d] = d < depth ? (std::int64_t{d / side - r} * s.w + (d % side - r)) * s.c : 0;
-    const bool rows_inside = h >= r && h + r < s.h;
+  if (t.avx512 && side <= kMaxCorrelationSide) {
+    const CorrelationRow<float> window(t.b, s, r, row);
     for (std::int64_t w = 0; w < s.w; ++w) {
       const float* fa = t.a + (row * s.w + w) * s.c;
       float* out = t.y + (row * s.w + w) * depth;
-      if (rows_inside && w >= r && w + 1 + r < s.w) {
-        interior_pair_avx512(fa, t.b + (row * s.w + w) * s.c, off, static_cast<int>(depth), s.c,
-                             scale, out);
+      if (window.rows_inside && w >= r && w + 1 + r < s.w) {
+        interior_pair_avx512(fa, t.b + (row * s.w + w) * s.c, window.off, static_cast<int>(depth),
+                             s.c, scale, out);
         ++w;
-      } else if (rows_inside && w >= r && w + r < s.w)
-        interior_pixel_avx512(fa, t.b + (row * s.w + w) * s.c, off, static_cast<int>(depth), s.c,
-                              scale, out);
+      } else if (window.rows_inside && w >= r && w + r < s.w)
+        interior_pixel_avx512(fa, t.b + (row * s.w + w) * s.c, window.off, static_cast<int>(depth),
+                              s.c, scale, out);
       else
-        pixel_avx512(fa, rows, row_ok, w, s.w, s.c, r, scale, out);
+        pixel_avx512(fa, window, w, s.w, s.c, scale, out);
     }
     return;
   }

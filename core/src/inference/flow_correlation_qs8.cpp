@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "avx512_intrinsics.h"
+#include "correlation_window.h"
 #include "flow_correlation.h"
 #include "row_parallel.h"
 
@@ -243,47 +244,23 @@ struct Requantize {
 // One output pixel near the border: its displacements in output order, 16 at a time while more
 // than 8 remain, then 8 or 4. A displacement outside the image points at `a` itself and its
 // lane is zeroed (S = 0).
-FOVEA_AVX512_BW void pixel_avx512(const std::int8_t* a, const std::int8_t* const* rows,
-                                  const bool* row_ok, std::int64_t w, std::int64_t width,
-                                  std::int64_t c, int r, __m512i za, __m512i zb,
-                                  std::int32_t zb_scalar, const Requantize& rq, std::int8_t* out) {
-  const int side = 2 * r + 1;
-  const int depth = side * side;
+FOVEA_AVX512_BW void pixel_avx512(const std::int8_t* a, const CorrelationRow<std::int8_t>& window,
+                                  std::int64_t w, std::int64_t width, std::int64_t c, __m512i za,
+                                  __m512i zb, std::int32_t zb_scalar, const Requantize& rq,
+                                  std::int8_t* out) {
+  const int depth = window.depth;
   int d = 0;
   for (; d + 8 < depth; d += 16) {
     const std::int8_t* p16[16];
-    unsigned valid = 0;
-    for (int j = 0; j < 16; ++j) {
-      p16[j] = a;
-      if (d + j < depth) {
-        const int dy = (d + j) / side, dx = (d + j) % side;
-        const std::int64_t xx = w + dx - r;
-        if (row_ok[dy] && xx >= 0 && xx < width) {
-          p16[j] = rows[dy] + xx * c;
-          valid |= 1u << j;
-        }
-      }
-    }
+    const unsigned valid = window.border_pixels(a, w, width, c, d, 16, p16);
     rq.store16(_mm512_maskz_mov_epi32(__mmask16(valid), dot16(a, p16, c, za, zb_scalar)),
                std::min(16, depth - d), out + d);
   }
   const std::int8_t* p[8];
-  int dy = d / side, dx = d % side;  // of the next displacement, from (0, 0) = (-r, -r)
   while (d < depth) {
     const int n = std::min(8, depth - d);
     const int lanes = n > 4 ? 8 : 4;
-    unsigned valid = 0;
-    for (int j = 0; j < lanes; ++j) {
-      p[j] = a;
-      if (j < n) {
-        const std::int64_t xx = w + dx - r;
-        if (row_ok[dy] && xx >= 0 && xx < width) {
-          p[j] = rows[dy] + xx * c;
-          valid |= 1u << j;
-        }
-        if (++dx == side) dx = 0, ++dy;
-      }
-    }
+    const unsigned valid = window.border_pixels(a, w, width, c, d, lanes, p);
     if (lanes == 8)
       rq.store8(_mm256_maskz_mov_ps(__mmask8(valid), dot8(a, p[0], p[1], p[2], p[3], p[4], p[5],
                                                           p[6], p[7], c, za, zb)),
@@ -296,8 +273,8 @@ FOVEA_AVX512_BW void pixel_avx512(const std::int8_t* a, const std::int8_t* const
 }
 
 // A pixel whose whole window lies inside the image: displacement d reads b + off[d] bytes from
-// the pixel's own position in b. `off` holds `depth` offsets then 15 zeros, so the last group
-// reads real memory. Groups of 16 while more than 8 remain, then 8 or 4.
+// the pixel's own position in b. `off` holds `depth` offsets then zeros (CorrelationRow), so the
+// last group reads real memory. Groups of 16 while more than 8 remain, then 8 or 4.
 FOVEA_AVX512_BW void interior_pixel_avx512(const std::int8_t* a, const std::int8_t* b,
                                            const std::int64_t* off, int depth, std::int64_t c,
                                            __m512i za, __m512i zb, std::int32_t zb_scalar,
@@ -319,39 +296,22 @@ FOVEA_AVX512_BW void interior_pixel_avx512(const std::int8_t* a, const std::int8
               n, out + d);
 }
 
-// The rows of b an output row reads, at most 2r + 1 of them on the stack: larger windows take
-// the portable path.
-constexpr int kMaxSide = 33;
-
 FOVEA_AVX512_BW void row_avx512(const Task& t, std::int64_t row) {
   const reference::Nhwc& s = t.s;
   const int r = t.r;
-  const int side = 2 * r + 1;
-  const int depth = side * side;
-  const std::int64_t n = row / s.h, h = row % s.h;
   const __m512i za = _mm512_set1_epi16(static_cast<std::int16_t>(t.za));
   const __m512i zb = _mm512_set1_epi16(static_cast<std::int16_t>(t.zb));
   const Requantize rq{t.m, t.zy};
-  const std::int8_t* rows[kMaxSide];
-  bool row_ok[kMaxSide];
-  for (int dy = -r; dy <= r; ++dy) {
-    const std::int64_t hh = h + dy;
-    row_ok[dy + r] = hh >= 0 && hh < s.h;
-    rows[dy + r] = row_ok[dy + r] ? t.b + (n * s.h + hh) * s.w * s.c : t.b;
-  }
-  // Window offsets of interior pixels (their own pixel in b is offset 0).
-  std::int64_t off[kMaxSide * kMaxSide + 16];
-  for (int d = 0; d < depth + 16; ++d)
-    off[d] = d < depth ? (std::int64_t{d / side - r} * s.w + (d % side - r)) * s.c : 0;
-  const bool rows_inside = h >= r && h + r < s.h;
+  const CorrelationRow<std::int8_t> window(t.b, s, r, row);
+  const int depth = window.depth;
   for (std::int64_t w = 0; w < s.w; ++w) {
     const std::int8_t* qa = t.a + (row * s.w + w) * s.c;
     std::int8_t* out = t.y + (row * s.w + w) * depth;
-    if (rows_inside && w >= r && w + r < s.w)
-      interior_pixel_avx512(qa, t.b + (row * s.w + w) * s.c, off, depth, s.c, za, zb, t.zb, rq,
-                            out);
+    if (window.rows_inside && w >= r && w + r < s.w)
+      interior_pixel_avx512(qa, t.b + (row * s.w + w) * s.c, window.off, depth, s.c, za, zb, t.zb,
+                            rq, out);
     else
-      pixel_avx512(qa, rows, row_ok, w, s.w, s.c, r, za, zb, t.zb, rq, out);
+      pixel_avx512(qa, window, w, s.w, s.c, za, zb, t.zb, rq, out);
   }
 }
 
@@ -369,7 +329,7 @@ void correlation_qs8(const std::int8_t* a, const std::int8_t* b, reference::Nhwc
                   q.y_zero_point,
                   reference::correlation_qs8_multiplier(q, shape.c),
                   y,
-                  use_avx512bw(isa) && 2 * max_displacement + 1 <= kMaxSide};
+                  use_avx512bw(isa) && 2 * max_displacement + 1 <= kMaxCorrelationSide};
   for_each_row(pool, shape.n * shape.h, [&](std::int64_t row) {
     if (task.avx512)
       row_avx512(task, row);
