@@ -5,7 +5,7 @@
 // int32; b's zero point comes off afterwards, once per group, not per byte. With 24-32 channels
 // a group is one multiply-add deep, so the reduction is most of the work: the 16-wide tree made
 // the kernel 10-15% faster than a first form with the FP32 kernel's 8-wide float reduction,
-// which was only about as fast as FP32 Correlation. The last 1-8 displacements use 8 or 4 lanes.
+// which was only about as fast as FP32 Correlation. The last displacement or so uses 4 lanes.
 // Sums stay below 2^24 (at most 258 channels), so the float conversion is exact and the
 // requantization is the reference's float arithmetic lane by lane.
 
@@ -73,7 +73,6 @@ void row_portable(const Task& t, std::int64_t row) {
 }
 
 using avx512::half_sum;
-using avx512::reduce8;
 
 // 32 bytes (or the `mask`ed ones) at p, widened to 16 bits, minus the zero point.
 FOVEA_AVX512_BW inline __attribute__((always_inline)) __m512i centred(const std::int8_t* p,
@@ -97,33 +96,9 @@ FOVEA_AVX512_BW inline __mmask32 tail_mask(std::int64_t c) {
   return static_cast<__mmask32>((std::uint64_t{1} << (c % 32)) - 1u);
 }
 
-// Lane j: the exact sum over c channels of (a - za) * (p_j - zb), as a float. The accumulators
-// are named variables, as in the FP32 kernel (GCC keeps arrays of them in memory).
-FOVEA_AVX512_BW inline __attribute__((always_inline)) __m256 dot8(
-    const std::int8_t* a, const std::int8_t* p0, const std::int8_t* p1, const std::int8_t* p2,
-    const std::int8_t* p3, const std::int8_t* p4, const std::int8_t* p5, const std::int8_t* p6,
-    const std::int8_t* p7, std::int64_t c, __m512i za, __m512i zb) {
-  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0,
-          s7 = s0;
-  const __mmask32 tail = tail_mask(c);
-  for (std::int64_t k = 0; k < c; k += 32) {
-    const __mmask32 m = c - k >= 32 ? __mmask32(0xffffffffu) : tail;
-    const __m512i va = centred_a(a + k, m, za);
-    s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(va, centred(p0 + k, m, zb)));
-    s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(va, centred(p1 + k, m, zb)));
-    s2 = _mm512_add_epi32(s2, _mm512_madd_epi16(va, centred(p2 + k, m, zb)));
-    s3 = _mm512_add_epi32(s3, _mm512_madd_epi16(va, centred(p3 + k, m, zb)));
-    s4 = _mm512_add_epi32(s4, _mm512_madd_epi16(va, centred(p4 + k, m, zb)));
-    s5 = _mm512_add_epi32(s5, _mm512_madd_epi16(va, centred(p5 + k, m, zb)));
-    s6 = _mm512_add_epi32(s6, _mm512_madd_epi16(va, centred(p6 + k, m, zb)));
-    s7 = _mm512_add_epi32(s7, _mm512_madd_epi16(va, centred(p7 + k, m, zb)));
-  }
-  return reduce8(_mm512_cvtepi32_ps(s0), _mm512_cvtepi32_ps(s1), _mm512_cvtepi32_ps(s2),
-                 _mm512_cvtepi32_ps(s3), _mm512_cvtepi32_ps(s4), _mm512_cvtepi32_ps(s5),
-                 _mm512_cvtepi32_ps(s6), _mm512_cvtepi32_ps(s7));
-}
-
-// Four of them, for the last displacement of a pixel ((2r + 1)^2 = 8k + 1).
+// Lanes 0-3: the exact sums over c channels of (a - za) * (p_j - zb), as floats, for the last
+// displacements of a pixel. A window of (2r + 1)^2 = 16k + 1 or 16k + 9 displacements leaves at
+// most one after the groups of 16 below; groups of 4 cover any rest.
 FOVEA_AVX512_BW inline __attribute__((always_inline)) __m128 dot4(
     const std::int8_t* a, const std::int8_t* p0, const std::int8_t* p1, const std::int8_t* p2,
     const std::int8_t* p3, std::int64_t c, __m512i za, __m512i zb) {
@@ -144,8 +119,8 @@ FOVEA_AVX512_BW inline __attribute__((always_inline)) __m128 dot4(
 }
 
 // Lane i: the sum of x_i's 16 int32 lanes, in one transpose-and-add tree (30 shuffles for 16
-// sums where two reduce8 take 44, and one int-to-float conversion instead of 16). Halves of 256
-// bits, then quarters, then pairs and single lanes; the argument order undoes the tree's
+// sums where two avx512::reduce8 take 44, and one int-to-float conversion instead of 16). Halves of
+// 256 bits, then quarters, then pairs and single lanes; the argument order undoes the tree's
 // interleaving of the lanes.
 FOVEA_AVX512_BW inline __attribute__((always_inline)) __m512i reduce16(
     __m512i x0, __m512i x1, __m512i x2, __m512i x3, __m512i x4, __m512i x5, __m512i x6, __m512i x7,
@@ -211,7 +186,7 @@ FOVEA_AVX512_BW inline __attribute__((always_inline)) __m512i dot16(const std::i
       _mm512_set1_epi32(zb * centred_sum));
 }
 
-// The requantization of 16 (or 8, or 4) sums, stored to the first n bytes of out: vcvtps2dq rounds
+// The requantization of 16 (or 4) sums, stored to the first n bytes of out: vcvtps2dq rounds
 // half to even as nearbyintf does, and vpmovsdb saturates to [-128, 127].
 struct Requantize {
   float m;
@@ -226,13 +201,6 @@ struct Requantize {
     _mm_mask_storeu_epi8(out, static_cast<__mmask16>((1u << n) - 1u), _mm512_cvtsepi32_epi8(q));
   }
 
-  FOVEA_AVX512_BW void store8(__m256 sum, int n, std::int8_t* out) const {
-    const __m256 v = _mm256_min_ps(
-        _mm256_max_ps(_mm256_mul_ps(sum, _mm256_set1_ps(m)), _mm256_set1_ps(-0x1p30f)),
-        _mm256_set1_ps(0x1p30f));
-    const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(zy));
-    _mm_mask_storeu_epi8(out, static_cast<__mmask16>((1u << n) - 1u), _mm256_cvtsepi32_epi8(q));
-  }
   FOVEA_AVX512_BW void store4(__m128 sum, int n, std::int8_t* out) const {
     const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(sum, _mm_set1_ps(m)), _mm_set1_ps(-0x1p30f)),
                                 _mm_set1_ps(0x1p30f));
@@ -242,7 +210,7 @@ struct Requantize {
 };
 
 // One output pixel near the border: its displacements in output order, 16 at a time while more
-// than 8 remain, then 8 or 4. A displacement outside the image points at `a` itself and its
+// than 8 remain, then 4 at a time. A displacement outside the image points at `a` itself and its
 // lane is zeroed (S = 0).
 FOVEA_AVX512_BW void pixel_avx512(const std::int8_t* a, const CorrelationRow<std::int8_t>& window,
                                   std::int64_t w, std::int64_t width, std::int64_t c, __m512i za,
@@ -256,25 +224,17 @@ FOVEA_AVX512_BW void pixel_avx512(const std::int8_t* a, const CorrelationRow<std
     rq.store16(_mm512_maskz_mov_epi32(__mmask16(valid), dot16(a, p16, c, za, zb_scalar)),
                std::min(16, depth - d), out + d);
   }
-  const std::int8_t* p[8];
-  while (d < depth) {
-    const int n = std::min(8, depth - d);
-    const int lanes = n > 4 ? 8 : 4;
-    const unsigned valid = window.border_pixels(a, w, width, c, d, lanes, p);
-    if (lanes == 8)
-      rq.store8(_mm256_maskz_mov_ps(__mmask8(valid), dot8(a, p[0], p[1], p[2], p[3], p[4], p[5],
-                                                          p[6], p[7], c, za, zb)),
-                n, out + d);
-    else
-      rq.store4(_mm_maskz_mov_ps(__mmask8(valid), dot4(a, p[0], p[1], p[2], p[3], c, za, zb)), n,
-                out + d);
-    d += n;
+  const std::int8_t* p[4];
+  for (; d < depth; d += 4) {
+    const unsigned valid = window.border_pixels(a, w, width, c, d, 4, p);
+    rq.store4(_mm_maskz_mov_ps(__mmask8(valid), dot4(a, p[0], p[1], p[2], p[3], c, za, zb)),
+              std::min(4, depth - d), out + d);
   }
 }
 
 // A pixel whose whole window lies inside the image: displacement d reads b + off[d] bytes from
 // the pixel's own position in b. `off` holds `depth` offsets then zeros (CorrelationRow), so the
-// last group reads real memory. Groups of 16 while more than 8 remain, then 8 or 4.
+// last group reads real memory. Groups of 16 while more than 8 remain, then of 4.
 FOVEA_AVX512_BW void interior_pixel_avx512(const std::int8_t* a, const std::int8_t* b,
                                            const std::int64_t* off, int depth, std::int64_t c,
                                            __m512i za, __m512i zb, std::int32_t zb_scalar,
@@ -285,15 +245,11 @@ FOVEA_AVX512_BW void interior_pixel_avx512(const std::int8_t* a, const std::int8
     for (int j = 0; j < 16; ++j) p[j] = b + off[d + j];
     rq.store16(dot16(a, p, c, za, zb_scalar), std::min(16, depth - d), out + d);
   }
-  if (d >= depth) return;
-  const int n = depth - d;
-  const std::int64_t* o = off + d;
-  if (n <= 4)
-    rq.store4(dot4(a, b + o[0], b + o[1], b + o[2], b + o[3], c, za, zb), n, out + d);
-  else
-    rq.store8(dot8(a, b + o[0], b + o[1], b + o[2], b + o[3], b + o[4], b + o[5], b + o[6],
-                   b + o[7], c, za, zb),
-              n, out + d);
+  for (; d < depth; d += 4) {
+    const std::int64_t* o = off + d;
+    rq.store4(dot4(a, b + o[0], b + o[1], b + o[2], b + o[3], c, za, zb), std::min(4, depth - d),
+              out + d);
+  }
 }
 
 FOVEA_AVX512_BW void row_avx512(const Task& t, std::int64_t row) {
