@@ -32,13 +32,6 @@ struct Task {
   bool avx512;
 };
 
-// The reference's requantization of one exact sum.
-std::int8_t requantize(std::int32_t sum, float m, std::int32_t zy) {
-  const float scaled = std::clamp(static_cast<float>(sum) * m, -0x1p30f, 0x1p30f);
-  return static_cast<std::int8_t>(
-      std::clamp(static_cast<std::int32_t>(std::nearbyint(scaled)) + zy, -128, 127));
-}
-
 // Portable: one image row of the output (`row` counts rows over the batch).
 void row_portable(const Task& t, std::int64_t row) {
   const reference::Nhwc& s = t.s;
@@ -46,7 +39,7 @@ void row_portable(const Task& t, std::int64_t row) {
   const int side = 2 * r + 1;
   const std::int64_t depth = std::int64_t{side} * side;
   const std::int64_t n = row / s.h, h = row % s.h;
-  const std::int8_t outside = requantize(0, t.m, t.zy);
+  const std::int8_t outside = reference::correlation_qs8_requantize(0, t.m, t.zy);
   for (std::int64_t w = 0; w < s.w; ++w) {
     const std::int8_t* qa = t.a + (row * s.w + w) * s.c;
     std::int8_t* out = t.y + (row * s.w + w) * depth;
@@ -66,7 +59,7 @@ void row_portable(const Task& t, std::int64_t row) {
         const std::int8_t* qb = t.b + ((n * s.h + hh) * s.w + (w + dx)) * s.c;
         std::int32_t sum = 0;
         for (std::int64_t k = 0; k < s.c; ++k) sum += (qa[k] - t.za) * (qb[k] - t.zb);
-        o[dx + r] = requantize(sum, t.m, t.zy);
+        o[dx + r] = reference::correlation_qs8_requantize(sum, t.m, t.zy);
       }
     }
   }

@@ -34,6 +34,14 @@ float correlation_qs8_multiplier(const QuantizedCorrelation& q, std::int64_t cha
   return static_cast<float>(double(q.a_scale) * q.b_scale / (double(channels) * q.y_scale));
 }
 
+std::int8_t correlation_qs8_requantize(std::int32_t sum, float multiplier,
+                                       std::int32_t y_zero_point) {
+  const float scaled = std::clamp(static_cast<float>(sum) * multiplier, -0x1p30f, 0x1p30f);
+  return static_cast<std::int8_t>(
+      std::clamp(std::int64_t{static_cast<std::int32_t>(std::nearbyint(scaled))} + y_zero_point,
+                 std::int64_t{-128}, std::int64_t{127}));
+}
+
 void correlation_qs8(const std::int8_t* a, const std::int8_t* b, Nhwc s, int max_displacement,
                      const QuantizedCorrelation& q, std::int8_t* y) {
   const int r = max_displacement;
@@ -54,11 +62,8 @@ void correlation_qs8(const std::int8_t* a, const std::int8_t* b, Nhwc s, int max
               for (std::int64_t c = 0; c < s.c; ++c)
                 sum += std::int64_t{qa[c] - q.a_zero_point} * (qb[c] - q.b_zero_point);
             }
-            const float scaled = std::clamp(static_cast<float>(sum) * m, -0x1p30f, 0x1p30f);
-            const std::int64_t v =
-                std::int64_t{static_cast<std::int32_t>(std::nearbyint(scaled))} + q.y_zero_point;
             out[(dy + r) * side + (dx + r)] =
-                static_cast<std::int8_t>(std::clamp<std::int64_t>(v, -128, 127));
+                correlation_qs8_requantize(static_cast<std::int32_t>(sum), m, q.y_zero_point);
           }
       }
 }

@@ -97,6 +97,9 @@ struct QuantizedCorrelation {
 inline constexpr std::int64_t kMaxQuantizedCorrelationChannels = 258;
 // The m of the formula above.
 float correlation_qs8_multiplier(const QuantizedCorrelation& q, std::int64_t channels);
+// The y of the formula above for one exact sum S (|S| < 2^24).
+std::int8_t correlation_qs8_requantize(std::int32_t sum, float multiplier,
+                                       std::int32_t y_zero_point);
 void correlation_qs8(const std::int8_t* a, const std::int8_t* b, Nhwc shape, int max_displacement,
                      const QuantizedCorrelation& q, std::int8_t* y);
 
