@@ -28,6 +28,7 @@ namespace {
 
 using inference::flow::Isa;
 using reference::QuantizedCorrelation;
+using testing::bytes_of;
 using testing::Pool;
 
 std::vector<std::int8_t> random_bytes(std::mt19937& random, std::int64_t count, int lo = -128,
@@ -40,10 +41,6 @@ std::vector<std::int8_t> random_bytes(std::mt19937& random, std::int64_t count, 
 
 std::int64_t output_size(reference::Nhwc s, int r) {
   return s.n * s.h * s.w * (2 * r + 1) * (2 * r + 1);
-}
-
-std::span<const std::uint8_t> bytes_of(const std::vector<std::int8_t>& v) {
-  return {reinterpret_cast<const std::uint8_t*>(v.data()), v.size()};
 }
 
 TEST_CASE("INT8 Correlation: the kernel equals the reference bit for bit") {
