@@ -97,9 +97,11 @@ void check_close(const cv::Mat& got, const cv::Mat& want, double tolerance = 1e-
   CHECK_MESSAGE(bad == 0, bad << " values off; worst at " << worst << "x the tolerance");
 }
 
+// The network's flow alone, unless a test asks for a refinement.
 LearnedOpticalFlow::Options options_named(const std::string& name) {
   LearnedOpticalFlow::Options options;
   options.name = name;
+  options.refine = FlowRefinement::kNone;
   return options;
 }
 
@@ -359,7 +361,8 @@ TEST_CASE("LearnedOpticalFlow with DIS refinement starts DIS from the network's 
   // Frames too small for DIS's pyramid are padded for it, flow included (OpenCV 4.6 would
   // throw or crash on these); the variational refinement takes them too.
   for (FlowRefinement refine :
-       {FlowRefinement::kDisUltrafast, FlowRefinement::kDisFast, FlowRefinement::kVariational}) {
+       {FlowRefinement::kDisUltrafast, FlowRefinement::kDisFast, FlowRefinement::kVariational,
+        FlowRefinement::kPatchSearch, FlowRefinement::kPatchSearchVariational}) {
     auto options = options_named("tiny_small_frames");
     options.refine = refine;
     auto small = load_tiny(options);
@@ -371,6 +374,19 @@ TEST_CASE("LearnedOpticalFlow with DIS refinement starts DIS from the network's 
       CHECK(field->flow.size() == size);
     }
   }
+}
+
+TEST_CASE("LearnedOpticalFlow refines by patch inverse search unless told otherwise") {
+  CHECK(LearnedOpticalFlow::Options{}.refine == FlowRefinement::kPatchSearch);
+  const RefinedFlows run = refine_tiny(FlowRefinement::kPatchSearch, "tiny_ps");
+  const double moved = run.mean_l1(run.refined, run.net);
+  const double start_error = run.mean_l1(run.net, run.pair.flow);
+  MESSAGE("patch inverse search moved the random network's flow by "
+          << moved << " px (mean L1) from " << start_error << " px off the truth");
+  // The search moves each patch at most 8 px at half resolution (16 px here) before it gives
+  // up and keeps the start: from tens of px off it cannot find the truth, only polish.
+  CHECK(moved > 0.0);
+  CHECK(moved < start_error);
 }
 
 TEST_CASE("LearnedOpticalFlow with variational refinement polishes the network's flow in place") {
@@ -407,6 +423,10 @@ const char* refinement_name(FlowRefinement refine) {
       return " + DIS fast";
     case FlowRefinement::kVariational:
       return " + variational refinement";
+    case FlowRefinement::kPatchSearch:
+      return " + patch inverse search";
+    case FlowRefinement::kPatchSearchVariational:
+      return " + patch inverse search + variational refinement";
   }
   return "";
 }
@@ -432,7 +452,9 @@ TEST_CASE("the committed flow models recover synthetic translations and rotation
   }
   // Measured with the models committed in session 5 (37,964 training steps, INT8 Correlation;
   // translation / rotation EPE, px): INT8 0.158 / 0.177, FP32 0.115 / 0.139, INT8 + DIS fast
-  // 0.039 / 0.304, INT8 + variational refinement 0.106 / 0.250. Bounds about 2.5x that, so a
+  // 0.039 / 0.304, INT8 + variational refinement 0.106 / 0.250; with the patch inverse search
+  // (session 6) INT8 0.068 / 0.181, FP32 0.067 / 0.181, INT8 + patch search + variational
+  // refinement 0.039 / 0.251. Bounds about 2.5x that, so a
   // retrained model of the same quality passes, while a broken wrapper (dx and dy swapped or not
   // rescaled, frames swapped, a wrong normalisation) is far outside: zero flow's EPE is 3.6 and
   // 4.0 px on these pairs.
@@ -441,10 +463,14 @@ TEST_CASE("the committed flow models recover synthetic translations and rotation
     FlowRefinement refine;
     double translation, rotation;
   };
-  for (const Bound& bound : {Bound{"flow_int8.fvm", FlowRefinement::kNone, 0.4, 0.45},
-                             Bound{"flow_fp32.fvm", FlowRefinement::kNone, 0.3, 0.36},
-                             Bound{"flow_int8.fvm", FlowRefinement::kDisFast, 0.1, 0.8},
-                             Bound{"flow_int8.fvm", FlowRefinement::kVariational, 0.25, 0.6}}) {
+  for (const Bound& bound :
+       {Bound{"flow_int8.fvm", FlowRefinement::kNone, 0.4, 0.45},
+        Bound{"flow_fp32.fvm", FlowRefinement::kNone, 0.3, 0.36},
+        Bound{"flow_int8.fvm", FlowRefinement::kDisFast, 0.1, 0.8},
+        Bound{"flow_int8.fvm", FlowRefinement::kVariational, 0.25, 0.6},
+        Bound{"flow_int8.fvm", FlowRefinement::kPatchSearch, 0.17, 0.45},
+        Bound{"flow_fp32.fvm", FlowRefinement::kPatchSearch, 0.17, 0.45},
+        Bound{"flow_int8.fvm", FlowRefinement::kPatchSearchVariational, 0.1, 0.63}}) {
     CAPTURE(bound.file);
     auto flow = committed(bound.file, bound.refine);
     if (!flow) {

@@ -3,8 +3,10 @@
 // makes an OpticalFlow or says why it cannot (a model file not given, not built yet): those
 // methods still get a row, marked "not available", so tables keep their shape.
 //
-// Adding a method is one entry in flow_methods.cpp. The learned rows (fovea_fp32, fovea_int8,
-// fovea_int8_dis, fovea_int8_vr) are vision::LearnedOpticalFlow on the model files given.
+// Adding a method is one entry in flow_methods.cpp. The learned rows (fovea_fp32, fovea_int8:
+// fovea's flow as it ships, the network refined by DIS's patch inverse search; fovea_*_net, the
+// network alone; fovea_int8_psvr, _dis and _vr, other refinements) are
+// vision::LearnedOpticalFlow on the model files given.
 
 #include <functional>
 #include <memory>

@@ -192,6 +192,15 @@ void print_bars(const std::vector<MethodScores>& scores, const EvalOptions& opti
                d_ms = ms_at(d_all.ms_by_threads, threads);
   std::printf("  time per pair: fovea_int8 %.2f ms <= 2 x dis_fast %.2f ms: %s\n", f_ms, 2 * d_ms,
               verdict(f_ms <= 2 * d_ms));
+  const MethodScores* fp32 = find_method(scores, "fovea_fp32");
+  if (usable(fp32) && f_all.pairs > 0) {
+    const double fp32_epe = group_score(*fp32, groups[2]).epe;
+    std::printf(
+        "  INT8 against FP32 (all pairs): fovea_int8 %.3f <= 1.05 x fovea_fp32 %.3f: %s "
+        "(%+.1f%%)\n",
+        f_all.epe, 1.05 * fp32_epe, verdict(f_all.epe <= 1.05 * fp32_epe),
+        100.0 * (f_all.epe / fp32_epe - 1.0));
+  }
 }
 
 Status write_json_report(const std::string& path, const std::vector<MethodScores>& scores,

@@ -38,10 +38,13 @@ constexpr const char* kUsage = R"(usage:
       --json writes {"methods": {NAME: {"epe", "ms", "pairs": {PAIR: {"epe", "epe_noc",
       "epe_occ", "ms"}}}}} (ms at the last --threads count) with per-thread times, outliers
       and group means beside them.
-      --fovea-fp32 / --fovea-int8 load the learned model (.fvm) for the rows fovea_fp32,
-      fovea_int8, fovea_int8_dis (the INT8 model's flow as OpenCV DIS fast's start) and
-      fovea_int8_vr (the INT8 model's flow polished by OpenCV's variational refinement);
-      without them those rows say "not available", and a model that does not load is an error.
+      --fovea-fp32 / --fovea-int8 load the learned model (.fvm) for the rows fovea_fp32 and
+      fovea_int8 (fovea's flow as it ships: the network, refined by DIS's patch inverse search
+      at half the frame's size), fovea_fp32_net and fovea_int8_net (the network alone),
+      fovea_int8_psvr (fovea_int8, then OpenCV's variational refinement), fovea_int8_dis (the
+      INT8 network's flow as OpenCV DIS fast's start) and fovea_int8_vr (the INT8 network's
+      flow polished by the variational refinement); without them those rows say "not
+      available", and a model that does not load is an error.
   fovea-flow synth-pair DIR [--size WxH] [--shift DX,DY | --rotate DEGREES]
       Writes a pair with exactly known flow into DIR (frame1.png, frame2.png, flow_gt.flo,
       occlusions.png): a smooth random texture moved by a translation (default 3,-2 px) or

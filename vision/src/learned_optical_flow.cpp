@@ -1,10 +1,13 @@
 #include "fovea/vision/learned_optical_flow.h"
 
+#include "fovea/vision/patch_inverse_search.h"
+
 #include <algorithm>
 #include <span>
 #include <utility>
 #include <vector>
 
+#include <pthreadpool.h>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgproc.hpp>
@@ -35,6 +38,23 @@ void scale_flow(cv::Mat& flow, float sx, float sy) {
       row[2 * x + 1] *= sy;
     }
   }
+}
+
+// body(begin, end) over [0, count) on the inference core's pool (null: the calling thread). The
+// workers are sent to sleep after each call, so they do not spin while OpenCV's threads resize.
+ParallelFor on_pool(pthreadpool_t pool) {
+  return [pool](int count, const std::function<void(int, int)>& body) {
+    const std::size_t threads = pool != nullptr ? pthreadpool_get_threads_count(pool) : 1;
+    const std::size_t tile = std::max<std::size_t>(1, std::size_t(count) / (threads * 4));
+    pthreadpool_parallelize_1d_tile_1d(
+        pool,
+        [](void* context, std::size_t start, std::size_t size) {
+          (*static_cast<const std::function<void(int, int)>*>(context))(
+              static_cast<int>(start), static_cast<int>(start + size));
+        },
+        const_cast<std::function<void(int, int)>*>(&body), std::size_t(count), tile,
+        PTHREADPOOL_FLAG_YIELD_WORKERS);
+  };
 }
 
 }  // namespace
@@ -95,8 +115,10 @@ struct LearnedOpticalFlow::State {
 
   cv::Ptr<cv::DISOpticalFlow> dis;  // null without DIS refinement
   detail::DisPadding padding;
-  cv::Ptr<cv::VariationalRefinement> variational;  // null without variational refinement
-  cv::Mat quarter1, quarter2, quarter_flow;        // frames and flow at a quarter of the frame
+  cv::Ptr<cv::VariationalRefinement> variational;    // null without variational refinement
+  cv::Mat quarter1, quarter2, quarter_flow;          // frames and flow at a quarter of the frame
+  std::unique_ptr<PatchInverseSearch> patch_search;  // null without the patch search
+  cv::Mat half1, half2, half_flow;                   // frames and flow at half the frame
 
   Result<Engine*> engine(int threads) {
     if (options.context != nullptr) return &engines.front();
@@ -161,6 +183,12 @@ Result<std::unique_ptr<LearnedOpticalFlow>> LearnedOpticalFlow::create(
     case FlowRefinement::kDisFast:
       state->dis = detail::make_dis(DisPreset::kFast);
       break;
+    case FlowRefinement::kPatchSearch:
+      state->patch_search = std::make_unique<PatchInverseSearch>();
+      break;
+    case FlowRefinement::kPatchSearchVariational:
+      state->patch_search = std::make_unique<PatchInverseSearch>();
+      [[fallthrough]];
     case FlowRefinement::kVariational:
       // DIS fast's settings for its own refinement step (OpenCV 4.6's dis_flow.cpp).
       state->variational = cv::VariationalRefinement::create();
@@ -238,7 +266,36 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
     // Bilinear resizing is linear, so the flow is rescaled at the small size, before it.
     const float sx = float(frame_size.width) / float(state.width);
     const float sy = float(frame_size.height) / float(state.height);
-    if (state.variational) {
+    if (state.patch_search) {
+      const cv::Size half((frame_size.width + 1) / 2, (frame_size.height + 1) / 2);
+      cv::resize(gray1, state.half1, half, 0, 0, cv::INTER_AREA);
+      cv::resize(gray2, state.half2, half, 0, 0, cv::INTER_AREA);
+      cv::resize(quarter, state.half_flow, half, 0, 0, cv::INTER_LINEAR);
+      scale_flow(state.half_flow, sx * float(half.width) / float(frame_size.width),
+                 sy * float(half.height) / float(frame_size.height));
+      InferenceContext& context =
+          state.options.context != nullptr ? *state.options.context : *(*engine)->own_context;
+      state.patch_search->set_parallel_for(on_pool(context.threadpool()));
+      const Status refined = state.patch_search->refine(state.half1, state.half2, state.half_flow);
+      if (!refined.is_ok()) return refined.with_context(name());
+      cv::Mat* result = &state.half_flow;
+      cv::Size result_size = half;
+      if (state.variational) {
+        const cv::Size refine_size(std::max(1, (frame_size.width + 2) / 4),
+                                   std::max(1, (frame_size.height + 2) / 4));
+        cv::resize(gray1, state.quarter1, refine_size, 0, 0, cv::INTER_AREA);
+        cv::resize(gray2, state.quarter2, refine_size, 0, 0, cv::INTER_AREA);
+        cv::resize(state.half_flow, state.quarter_flow, refine_size, 0, 0, cv::INTER_AREA);
+        scale_flow(state.quarter_flow, float(refine_size.width) / float(half.width),
+                   float(refine_size.height) / float(half.height));
+        state.variational->calc(state.quarter1, state.quarter2, state.quarter_flow);
+        result = &state.quarter_flow;
+        result_size = refine_size;
+      }
+      scale_flow(*result, float(frame_size.width) / float(result_size.width),
+                 float(frame_size.height) / float(result_size.height));
+      cv::resize(*result, field.flow, frame_size, 0, 0, cv::INTER_LINEAR);
+    } else if (state.variational) {
       const cv::Size refine_size(std::max(1, (frame_size.width + 2) / 4),
                                  std::max(1, (frame_size.height + 2) / 4));
       cv::resize(gray1, state.quarter1, refine_size, 0, 0, cv::INTER_AREA);

@@ -49,6 +49,15 @@ InferenceContext::~InferenceContext() {
   if (threadpool_ != nullptr) pthreadpool_destroy(threadpool_);
 }
 
+void InferenceContext::yield_workers() {
+  if (threadpool_ == nullptr) return;
+  // One item per thread, so that the pool wakes every worker (a range of 1 would run inline)
+  // and each sees the flag.
+  pthreadpool_parallelize_1d(
+      threadpool_, [](void*, std::size_t) {}, nullptr, static_cast<std::size_t>(threads_),
+      PTHREADPOOL_FLAG_YIELD_WORKERS);
+}
+
 Status InferenceContext::set_prefetch_worker(bool enabled) {
   if (enabled == prefetcher_.joinable()) return Status::ok();
   if (enabled) {
@@ -413,6 +422,7 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     ~EndRun() {
       for (auto& layer : model.layers_) layer->needed = false;
       model.running_ = false;
+      model.context_.yield_workers();
     }
   } end_run{*this};
   context_.budget().note_use(owner_);

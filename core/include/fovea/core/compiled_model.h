@@ -73,6 +73,10 @@ class InferenceContext {
   void unregister_model(CompiledModel* model);  // waits out a prefetch of it in flight
   void request_prefetch(BudgetOwner owner);
   void prefetch_loop();
+  // Sends the thread pool's workers to sleep now rather than after their spin-wait. A run ends
+  // with this: otherwise each worker spins for a while after the last layer, taking a core from
+  // whatever the caller does next (resizing, OpenCV's refinement, the host's frame).
+  void yield_workers();
   MemoryBudget budget_;
   SharedArena arena_;
   pthreadpool_t threadpool_ = nullptr;

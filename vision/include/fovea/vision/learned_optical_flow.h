@@ -1,6 +1,7 @@
 #pragma once
 // fovea's learned optical flow (a compact PWC-Net, models/flow/README.md) on the inference core,
-// behind the OpticalFlow interface, optionally refined by OpenCV DIS.
+// behind the OpticalFlow interface, refined by DIS's patch inverse search at half the frame's
+// size (the default, FlowRefinement::kPatchSearch) or as Options::refine says.
 //
 // The model contract (models/flow/export_fvm.py): one input `pair` [1,H,W,3] float, H and W
 // multiples of 32, holding (grey frame 1, grey frame 2, 0) in [0,1]; one output `flow`
@@ -18,9 +19,11 @@
 // are kept, so alternating counts, as `fovea-flow eval` does, costs nothing after that).
 // set_threads(0) goes back to Options::threads. With a shared context the context's threads are
 // used and set_threads only sets OpenCV's count for the resize and the DIS refinement (set for
-// the call, restored after: process-wide, see dis_optical_flow.h).
+// the call, restored after: process-wide, see dis_optical_flow.h). The patch inverse search runs
+// on the network's threads (the inference context's pool), not OpenCV's: two pools on two cores
+// would each spin while the other works (docs/flow.md measured the cost at 1-2 ms a pair).
 //
-// Refinement: with Options::refine, the network's flow is the initial flow of OpenCV DIS at full
+// Refinement: with FlowRefinement::kDisUltrafast or kDisFast, the network's flow is the initial flow of OpenCV DIS at full
 // resolution (cv::DISOpticalFlow::calc reads a same-size CV_32FC2 flow argument as its start).
 // OpenCV uses it only as a candidate: DIS still starts from zero at its coarsest pyramid level,
 // and at every level each patch takes the initial flow (scaled to the level) instead of DIS's own
@@ -37,6 +40,15 @@
 // (5 fixed-point iterations of 5 SOR sweeps, alpha 20, delta 5, gamma 10). It sharpens sub-pixel
 // detail and motion edges without DIS's coarse-to-fine search, so it cannot swap a large motion
 // the network found for DIS's own; it adds about 2.8 ms at 1024x436 (docs/flow.md).
+//
+// FlowRefinement::kPatchSearch is the learned-classical hybrid fovea ships: the network's flow,
+// resized to half the frame, starts DIS's patch inverse search at that one level
+// (patch_inverse_search.h: 8x8 patches every 4 px, 8 Gauss-Newton steps each, then
+// densification). The network supplies what DIS's coarse-to-fine pyramid gets wrong (large
+// motions, small fast objects) and the search what the network's 1/4-resolution, 8-bit output
+// lacks (sub-pixel detail at half resolution); no coarser level is searched, so nothing the
+// network found is replaced by a worse coarse estimate. kPatchSearchVariational adds the
+// variational refinement above at a quarter of the frame, from the searched flow.
 
 #include <cstdint>
 #include <memory>
@@ -52,6 +64,8 @@ enum class FlowRefinement {
   kDisUltrafast,  // then OpenCV DIS, ultrafast preset, started from it
   kDisFast,       // then OpenCV DIS, fast preset, started from it
   kVariational,   // then OpenCV's variational refinement of it at a quarter of the frame's size
+  kPatchSearch,   // then DIS's patch inverse search, started from it, at half the frame's size
+  kPatchSearchVariational,  // kPatchSearch, then the variational refinement at a quarter
 };
 
 class LearnedOpticalFlow final : public OpticalFlow {
@@ -63,8 +77,8 @@ class LearnedOpticalFlow final : public OpticalFlow {
     // must outlive this object. Null: the flow makes its own, capped at `budget_bytes`.
     InferenceContext* context = nullptr;
     std::int64_t budget_bytes = std::int64_t{512} << 20;
-    Int8Kernels int8_kernels = Int8Kernels::kFovea;  // for its own context
-    FlowRefinement refine = FlowRefinement::kNone;
+    Int8Kernels int8_kernels = Int8Kernels::kFovea;        // for its own context
+    FlowRefinement refine = FlowRefinement::kPatchSearch;  // fovea's flow as it ships
   };
 
   // Loads the .fvm at `path` and checks the contract above. A missing file is kNotFound, a
