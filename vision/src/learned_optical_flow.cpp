@@ -258,6 +258,10 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
     const std::span<std::uint8_t> outputs[] = {
         {reinterpret_cast<std::uint8_t*>(state.output.data()), state.output.size() * 4}};
     const Status ran = (*engine)->compiled->run(inputs, outputs);
+    InferenceContext& context =
+        state.options.context != nullptr ? *state.options.context : *(*engine)->own_context;
+    // What follows runs on OpenCV's threads, with the patch search's steps on the pool between.
+    context.yield_workers();
     if (!ran.is_ok()) return ran.with_context(name());
 
     cv::Mat quarter(state.height / kOutputStride, state.width / kOutputStride, CV_32FC2,
@@ -273,8 +277,6 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
       cv::resize(quarter, state.half_flow, half, 0, 0, cv::INTER_LINEAR);
       scale_flow(state.half_flow, sx * float(half.width) / float(frame_size.width),
                  sy * float(half.height) / float(frame_size.height));
-      InferenceContext& context =
-          state.options.context != nullptr ? *state.options.context : *(*engine)->own_context;
       state.patch_search->set_parallel_for(on_pool(context.threadpool()));
       const Status refined = state.patch_search->refine(state.half1, state.half2, state.half_flow);
       if (!refined.is_ok()) return refined.with_context(name());

@@ -422,7 +422,6 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     ~EndRun() {
       for (auto& layer : model.layers_) layer->needed = false;
       model.running_ = false;
-      model.context_.yield_workers();
     }
   } end_run{*this};
   context_.budget().note_use(owner_);

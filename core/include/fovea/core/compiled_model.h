@@ -66,6 +66,12 @@ class InferenceContext {
   // Layers the worker has packed so far.
   std::int64_t layers_prefetched() const noexcept { return layers_prefetched_.load(); }
 
+  // Sends the thread pool's workers to sleep now. After a run they spin for a while waiting for
+  // the next parallel step, which is what models run back to back want; a caller that does
+  // other work after a run (resizing, OpenCV, the host's frame) calls this first, or the
+  // spinning workers take cores from it (1-2 ms a pair for the flow's refinement, docs/flow.md).
+  void yield_workers();
+
  private:
   friend class CompiledModel;
   InferenceContext(std::int64_t budget_bytes, int threads, Int8Kernels int8_kernels);
@@ -73,10 +79,6 @@ class InferenceContext {
   void unregister_model(CompiledModel* model);  // waits out a prefetch of it in flight
   void request_prefetch(BudgetOwner owner);
   void prefetch_loop();
-  // Sends the thread pool's workers to sleep now rather than after their spin-wait. A run ends
-  // with this: otherwise each worker spins for a while after the last layer, taking a core from
-  // whatever the caller does next (resizing, OpenCV's refinement, the host's frame).
-  void yield_workers();
   MemoryBudget budget_;
   SharedArena arena_;
   pthreadpool_t threadpool_ = nullptr;
