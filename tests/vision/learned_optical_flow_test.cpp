@@ -376,29 +376,36 @@ TEST_CASE("LearnedOpticalFlow with DIS refinement starts DIS from the network's 
   }
 }
 
+// How far a refinement moved the tiny network's flow, and how far that flow was from the truth
+// (mean L1, px).
+struct Moved {
+  double moved, start_error;
+};
+
+Moved refinement_moved(FlowRefinement refine, const std::string& name, const char* what) {
+  const RefinedFlows run = refine_tiny(refine, name);
+  const Moved m{run.mean_l1(run.refined, run.net), run.mean_l1(run.net, run.pair.flow)};
+  MESSAGE(what << " moved the random network's flow by " << m.moved << " px (mean L1) from "
+               << m.start_error << " px off the truth");
+  return m;
+}
+
 TEST_CASE("LearnedOpticalFlow refines by patch inverse search unless told otherwise") {
   CHECK(LearnedOpticalFlow::Options{}.refine == FlowRefinement::kPatchSearch);
-  const RefinedFlows run = refine_tiny(FlowRefinement::kPatchSearch, "tiny_ps");
-  const double moved = run.mean_l1(run.refined, run.net);
-  const double start_error = run.mean_l1(run.net, run.pair.flow);
-  MESSAGE("patch inverse search moved the random network's flow by "
-          << moved << " px (mean L1) from " << start_error << " px off the truth");
+  const Moved m = refinement_moved(FlowRefinement::kPatchSearch, "tiny_ps", "patch inverse search");
   // The search moves each patch at most 8 px at half resolution (16 px here) before it gives
   // up and keeps the start: from tens of px off it cannot find the truth, only polish.
-  CHECK(moved > 0.0);
-  CHECK(moved < start_error);
+  CHECK(m.moved > 0.0);
+  CHECK(m.moved < m.start_error);
 }
 
 TEST_CASE("LearnedOpticalFlow with variational refinement polishes the network's flow in place") {
-  const RefinedFlows run = refine_tiny(FlowRefinement::kVariational, "tiny_vr");
-  const double moved = run.mean_l1(run.refined, run.net);
-  const double start_error = run.mean_l1(run.net, run.pair.flow);
-  MESSAGE("variational refinement moved the random network's flow by "
-          << moved << " px (mean L1) from " << start_error << " px off the truth");
+  const Moved m =
+      refinement_moved(FlowRefinement::kVariational, "tiny_vr", "variational refinement");
   // It changes the flow, but locally: the random network's flow is tens of px off, and unlike
   // DIS (above) the refinement has no search that could replace it by the true motion.
-  CHECK(moved > 0.0);
-  CHECK(moved < 0.25 * start_error);
+  CHECK(m.moved > 0.0);
+  CHECK(m.moved < 0.25 * m.start_error);
 }
 
 // The committed model (models/flow/), when the training has produced it.

@@ -28,6 +28,20 @@ MakeResult make_learned_flow(const std::string& name, const std::string& model, 
   return std::unique_ptr<vision::OpticalFlow>(std::move(*flow));
 }
 
+enum class Precision { kFp32, kInt8 };
+
+// A row of the learned model given with --fovea-fp32 or --fovea-int8, refined as `refine` says.
+FlowMethod learned_row(const std::string& name, Precision precision, vision::FlowRefinement refine,
+                       const std::string& description, const FlowMethodOptions& options) {
+  const bool int8 = precision == Precision::kInt8;
+  const char* option = int8 ? "--fovea-int8" : "--fovea-fp32";
+  return {name, description + " (" + option + " MODEL)",
+          [name, option, refine, threads = options.threads,
+           model = int8 ? options.fovea_int8_model : options.fovea_fp32_model] {
+            return make_learned_flow(name, model, option, threads, refine);
+          }};
+}
+
 }  // namespace
 
 std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options) {
@@ -43,51 +57,28 @@ std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options) {
        [] { return make_dis(vision::DisPreset::kMedium); }},
       // fovea's flow as it ships (LearnedOpticalFlow's default): the network, then DIS's patch
       // inverse search from its flow at half the frame's size.
-      {"fovea_fp32",
-       "fovea's flow: the FP32 network on the inference core, refined by DIS's patch inverse "
-       "search at 1/2 of the frame (--fovea-fp32 MODEL)",
-       [model = options.fovea_fp32_model, threads = options.threads] {
-         return make_learned_flow("fovea_fp32", model, "--fovea-fp32", threads,
-                                  vision::FlowRefinement::kPatchSearch);
-       }},
-      {"fovea_int8",
-       "fovea's flow: the INT8 network on the inference core, refined by DIS's patch inverse "
-       "search at 1/2 of the frame (--fovea-int8 MODEL)",
-       [model = options.fovea_int8_model, threads = options.threads] {
-         return make_learned_flow("fovea_int8", model, "--fovea-int8", threads,
-                                  vision::FlowRefinement::kPatchSearch);
-       }},
+      learned_row("fovea_fp32", Precision::kFp32, vision::FlowRefinement::kPatchSearch,
+                  "fovea's flow: the FP32 network on the inference core, refined by DIS's patch "
+                  "inverse search at 1/2 of the frame",
+                  options),
+      learned_row("fovea_int8", Precision::kInt8, vision::FlowRefinement::kPatchSearch,
+                  "fovea's flow: the INT8 network on the inference core, refined by DIS's patch "
+                  "inverse search at 1/2 of the frame",
+                  options),
       // The network alone and other refinements of it, to show what each part does.
-      {"fovea_fp32_net", "the FP32 network's flow alone, upsampled (--fovea-fp32 MODEL)",
-       [model = options.fovea_fp32_model, threads = options.threads] {
-         return make_learned_flow("fovea_fp32_net", model, "--fovea-fp32", threads,
-                                  vision::FlowRefinement::kNone);
-       }},
-      {"fovea_int8_net", "the INT8 network's flow alone, upsampled (--fovea-int8 MODEL)",
-       [model = options.fovea_int8_model, threads = options.threads] {
-         return make_learned_flow("fovea_int8_net", model, "--fovea-int8", threads,
-                                  vision::FlowRefinement::kNone);
-       }},
-      {"fovea_int8_psvr",
-       "fovea_int8, then OpenCV's variational refinement at 1/4 of the frame "
-       "(--fovea-int8 MODEL)",
-       [model = options.fovea_int8_model, threads = options.threads] {
-         return make_learned_flow("fovea_int8_psvr", model, "--fovea-int8", threads,
-                                  vision::FlowRefinement::kPatchSearchVariational);
-       }},
-      {"fovea_int8_dis",
-       "the INT8 network's flow as the start of OpenCV DIS, fast preset (--fovea-int8 MODEL)",
-       [model = options.fovea_int8_model, threads = options.threads] {
-         return make_learned_flow("fovea_int8_dis", model, "--fovea-int8", threads,
-                                  vision::FlowRefinement::kDisFast);
-       }},
-      {"fovea_int8_vr",
-       "the INT8 network's flow polished by OpenCV's variational refinement at 1/4 of the frame "
-       "(--fovea-int8 MODEL)",
-       [model = options.fovea_int8_model, threads = options.threads] {
-         return make_learned_flow("fovea_int8_vr", model, "--fovea-int8", threads,
-                                  vision::FlowRefinement::kVariational);
-       }},
+      learned_row("fovea_fp32_net", Precision::kFp32, vision::FlowRefinement::kNone,
+                  "the FP32 network's flow alone, upsampled", options),
+      learned_row("fovea_int8_net", Precision::kInt8, vision::FlowRefinement::kNone,
+                  "the INT8 network's flow alone, upsampled", options),
+      learned_row("fovea_int8_psvr", Precision::kInt8,
+                  vision::FlowRefinement::kPatchSearchVariational,
+                  "fovea_int8, then OpenCV's variational refinement at 1/4 of the frame", options),
+      learned_row("fovea_int8_dis", Precision::kInt8, vision::FlowRefinement::kDisFast,
+                  "the INT8 network's flow as the start of OpenCV DIS, fast preset", options),
+      learned_row("fovea_int8_vr", Precision::kInt8, vision::FlowRefinement::kVariational,
+                  "the INT8 network's flow polished by OpenCV's variational refinement at 1/4 of "
+                  "the frame",
+                  options),
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <string>
 
 #include <opencv2/core.hpp>
@@ -76,10 +77,10 @@ struct Frames {
          ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
 }
 
-// Steps 2 and the densification weights of step 3 (patch_inverse_search.h) for the patches of
-// grid rows [row_begin, row_end): the portable code, and the reference for the AVX2 path below.
+// Step 2 (patch_inverse_search.h) for the patches of grid rows [row_begin, row_end): the
+// portable code, and the reference for the AVX2 path below.
 void search_rows_portable(const Frames& f, const int* xs, int columns, const int* ys, int row_begin,
-                          int row_end, int iterations, float* flow_io, float* weights) {
+                          int row_end, int iterations, float* flow_io) {
   alignas(32) float t[kN], gx[kN], gy[kN], warped[kN];
   alignas(32) float l0[kP], l1[kP], l2[kP];
   for (int pr = row_begin; pr < row_end; ++pr) {
@@ -142,17 +143,6 @@ void search_rows_portable(const Frames& f, const int* xs, int columns, const int
       if ((u - u0) * (u - u0) + (v - v0) * (v - v0) > float(kP * kP)) u = u0, v = v0;
       flow_io[2 * patch] = u;
       flow_io[2 * patch + 1] = v;
-
-      // Densification weights use raw intensities, as DIS's do: a patch that matches only after
-      // removing a brightness change still counts less where the change is.
-      place(f, x, y, u, v, ix, iy, fx, fy);
-      sample(f.level2, f.padded_width, ix, iy, fx, fy, warped);
-      float* w = weights + patch * kN;
-      for (int r = 0; r < kP; ++r) {
-        const float* row1 = f.level1 + static_cast<std::ptrdiff_t>(y + r) * f.width + x;
-        for (int c = 0; c < kP; ++c)
-          w[r * kP + c] = 1.0f / std::max(1.0f, std::fabs(warped[r * kP + c] - row1[c]));
-      }
     }
   }
 }
@@ -209,10 +199,7 @@ FOVEA_AVX2 inline void load_patch(const Frames& f, int x, int y, const PatchStat
 // whole row of patches before the next, so consecutive patches' independent steps overlap in
 // the CPU instead of each waiting out its own chain of sums.
 FOVEA_AVX2 void search_rows_avx2(const Frames& f, const int* xs, int columns, const int* ys,
-                                 int row_begin, int row_end, int iterations, float* flow_io,
-                                 float* weights) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+                                 int row_begin, int row_end, int iterations, float* flow_io) {
   thread_local std::vector<PatchState> states;
   states.resize(static_cast<std::size_t>(columns));
   __m256 t[kP], gx[kP], gy[kP], warped[kP];
@@ -276,22 +263,10 @@ FOVEA_AVX2 void search_rows_avx2(const Frames& f, const int* xs, int columns, co
     }
     for (int pc = 0; pc < columns; ++pc) {
       PatchState& p = states[pc];
-      const int x = xs[pc];
       if ((p.u - p.u0) * (p.u - p.u0) + (p.v - p.v0) * (p.v - p.v0) > float(kP * kP))
         p.u = p.u0, p.v = p.v0;
       row_flow[2 * pc] = p.u;
       row_flow[2 * pc + 1] = p.v;
-      int ix, iy;
-      float fx, fy;
-      place(f, x, y, p.u, p.v, ix, iy, fx, fy);
-      sample_avx2(f.level2, f.padded_width, ix, iy, fx, fy, warped);
-      float* w = weights + (static_cast<std::size_t>(pr) * columns + pc) * kN;
-      for (int r = 0; r < kP; ++r) {
-        const __m256 row1 =
-            _mm256_loadu_ps(f.level1 + static_cast<std::ptrdiff_t>(y + r) * f.width + x);
-        const __m256 diff = _mm256_and_ps(_mm256_sub_ps(warped[r], row1), abs_mask);
-        _mm256_storeu_ps(w + r * kP, _mm256_div_ps(one, _mm256_max_ps(one, diff)));
-      }
     }
   }
 }
@@ -303,12 +278,12 @@ bool has_avx2() {
 #endif
 
 void search_rows(bool simd, const Frames& f, const int* xs, int columns, const int* ys,
-                 int row_begin, int row_end, int iterations, float* flow_io, float* weights) {
+                 int row_begin, int row_end, int iterations, float* flow_io) {
 #if defined(__x86_64__)
   if (simd && has_avx2())
-    return search_rows_avx2(f, xs, columns, ys, row_begin, row_end, iterations, flow_io, weights);
+    return search_rows_avx2(f, xs, columns, ys, row_begin, row_end, iterations, flow_io);
 #endif
-  search_rows_portable(f, xs, columns, ys, row_begin, row_end, iterations, flow_io, weights);
+  search_rows_portable(f, xs, columns, ys, row_begin, row_end, iterations, flow_io);
 }
 
 // Per-pixel sums of densification: weight, weight * u, weight * v.
@@ -319,43 +294,67 @@ struct Sums {
   int width;
 };
 
-// Adds one row of patches (top edge at y) to the sums.
-[[gnu::always_inline]] inline void accumulate_row_body(const Sums& sums, const int* xs, int columns,
-                                                       int y, const float* flows,
-                                                       const float* weights) {
+// Adds one row of patches (top edge at y, flows [columns][2]) to the sums: step 3's weights,
+// from each patch's final flow, times its flow. The weights use raw intensities, as DIS's do: a
+// patch that matches only after removing a brightness change still counts less where the change
+// is. Computed here rather than kept from the search, so no per-patch weights are stored (at
+// 1024x436 they were 1.8 MB).
+void accumulate_row_portable(const Frames& f, const Sums& sums, const int* xs, int columns, int y,
+                             const float* flows) {
+  alignas(32) float warped[kN];
   for (int pc = 0; pc < columns; ++pc) {
+    const int x = xs[pc];
     const float u = flows[2 * pc], v = flows[2 * pc + 1];
-    const float* w = weights + std::size_t(pc) * kN;
+    int ix, iy;
+    float fx, fy;
+    place(f, x, y, u, v, ix, iy, fx, fy);
+    sample(f.level2, f.padded_width, ix, iy, fx, fy, warped);
     for (int r = 0; r < kP; ++r) {
-      const std::size_t at = static_cast<std::size_t>(y + r) * sums.width + xs[pc];
+      const float* row1 = f.level1 + static_cast<std::ptrdiff_t>(y + r) * f.width + x;
+      const std::size_t at = static_cast<std::size_t>(y + r) * sums.width + x;
       for (int c = 0; c < kP; ++c) {
-        const float wc = w[r * kP + c];
-        sums.w[at + c] += wc;
-        sums.u[at + c] += wc * u;
-        sums.v[at + c] += wc * v;
+        const float w = 1.0f / std::max(1.0f, std::fabs(warped[r * kP + c] - row1[c]));
+        sums.w[at + c] += w;
+        sums.u[at + c] += w * u;
+        sums.v[at + c] += w * v;
       }
     }
   }
 }
 
-void accumulate_row_portable(const Sums& sums, const int* xs, int columns, int y,
-                             const float* flows, const float* weights) {
-  accumulate_row_body(sums, xs, columns, y, flows, weights);
-}
-
 #if defined(__x86_64__)
-FOVEA_AVX2 void accumulate_row_avx2(const Sums& sums, const int* xs, int columns, int y,
-                                    const float* flows, const float* weights) {
-  accumulate_row_body(sums, xs, columns, y, flows, weights);
+FOVEA_AVX2 void accumulate_row_avx2(const Frames& f, const Sums& sums, const int* xs, int columns,
+                                    int y, const float* flows) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 warped[kP];
+  for (int pc = 0; pc < columns; ++pc) {
+    const int x = xs[pc];
+    const __m256 u = _mm256_set1_ps(flows[2 * pc]), v = _mm256_set1_ps(flows[2 * pc + 1]);
+    int ix, iy;
+    float fx, fy;
+    place(f, x, y, flows[2 * pc], flows[2 * pc + 1], ix, iy, fx, fy);
+    sample_avx2(f.level2, f.padded_width, ix, iy, fx, fy, warped);
+    for (int r = 0; r < kP; ++r) {
+      const __m256 row1 =
+          _mm256_loadu_ps(f.level1 + static_cast<std::ptrdiff_t>(y + r) * f.width + x);
+      const __m256 diff = _mm256_and_ps(_mm256_sub_ps(warped[r], row1), abs_mask);
+      const __m256 w = _mm256_div_ps(one, _mm256_max_ps(one, diff));
+      const std::size_t at = static_cast<std::size_t>(y + r) * sums.width + x;
+      _mm256_storeu_ps(sums.w + at, _mm256_add_ps(_mm256_loadu_ps(sums.w + at), w));
+      _mm256_storeu_ps(sums.u + at, _mm256_fmadd_ps(w, u, _mm256_loadu_ps(sums.u + at)));
+      _mm256_storeu_ps(sums.v + at, _mm256_fmadd_ps(w, v, _mm256_loadu_ps(sums.v + at)));
+    }
+  }
 }
 #endif
 
-void accumulate_row(bool simd, const Sums& sums, const int* xs, int columns, int y,
-                    const float* flows, const float* weights) {
+void accumulate_row(bool simd, const Frames& f, const Sums& sums, const int* xs, int columns, int y,
+                    const float* flows) {
 #if defined(__x86_64__)
-  if (simd && has_avx2()) return accumulate_row_avx2(sums, xs, columns, y, flows, weights);
+  if (simd && has_avx2()) return accumulate_row_avx2(f, sums, xs, columns, y, flows);
 #endif
-  accumulate_row_portable(sums, xs, columns, y, flows, weights);
+  accumulate_row_portable(f, sums, xs, columns, y, flows);
 }
 
 }  // namespace
@@ -389,11 +388,25 @@ Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, 
                    "x" + std::to_string(frame1.rows) + ")");
   const int width = frame1.cols, height = frame1.rows;
   if (width < kP + 2 || height < kP + 2) return Status::ok();
+  // An allocation that fails (frames up to 16384 px a side take ~7 GB of buffers) is an error,
+  // and leaves `flow` as it was: only the last step, which allocates nothing, writes it.
+  try {
+    return refine_valid(frame1, frame2, flow);
+  } catch (const std::bad_alloc&) {
+    return Status(ErrorCode::kOutOfMemory, "patch inverse search: out of memory for " +
+                                               std::to_string(width) + "x" +
+                                               std::to_string(height) + " frames");
+  } catch (const cv::Exception& error) {
+    return Status(ErrorCode::kInternal, std::string("patch inverse search: ") + error.what());
+  }
+}
 
+Status PatchInverseSearch::refine_valid(const cv::Mat& frame1, const cv::Mat& frame2,
+                                        cv::Mat& flow) {
+  const int width = frame1.cols, height = frame1.rows;
   frame1.convertTo(level1_, CV_32F);
-  frame2.convertTo(level2_unpadded_, CV_32F);
-  cv::copyMakeBorder(level2_unpadded_, level2_, kMargin, kMargin, kMargin, kMargin,
-                     cv::BORDER_REPLICATE);
+  cv::copyMakeBorder(frame2, padded2_, kMargin, kMargin, kMargin, kMargin, cv::BORDER_REPLICATE);
+  padded2_.convertTo(level2_, CV_32F);
   cv::Sobel(frame1, grad_x_, CV_32F, 1, 0, 3, 1.0 / 8, 0, cv::BORDER_REPLICATE);
   cv::Sobel(frame1, grad_y_, CV_32F, 0, 1, 3, 1.0 / 8, 0, cv::BORDER_REPLICATE);
   grid(width, options_.patch_stride, patch_x_);
@@ -402,7 +415,6 @@ Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, 
   const int rows = static_cast<int>(patch_y_.size());
   const std::size_t patches = static_cast<std::size_t>(rows) * columns;
   patch_flow_.resize(patches * 2);
-  patch_weight_.resize(patches * kN);
 
   // Each patch starts from the flow at its centre.
   for (int pr = 0; pr < rows; ++pr)
@@ -423,12 +435,12 @@ Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, 
                       level2_.rows};
   run_parallel(parallel_for_, rows, [&](int begin, int end) {
     search_rows(options_.simd, frames, patch_x_.data(), columns, patch_y_.data(), begin, end,
-                options_.iterations, patch_flow_.data(), patch_weight_.data());
+                options_.iterations, patch_flow_.data());
   });
 
-  // Densification, patch by patch into per-pixel sums. Patch rows two apart do not overlap
-  // (stride <= 4) so even rows, then odd rows, go in parallel; with a larger stride no rows
-  // overlap. The last row, moved in to touch the bottom edge, may overlap either: it goes alone.
+  // Densification, patch by patch into per-pixel sums. Patch rows `step` apart do not overlap
+  // (step = 2 at stride 4), so rows 0, step, 2 step... go in parallel, then rows 1, 1 + step...
+  // and so on. The last row, moved in to touch the bottom edge, may overlap any: it goes alone.
   const std::size_t pixels = static_cast<std::size_t>(width) * height;
   sum_w_.assign(pixels, 0.0f);
   sum_u_.assign(pixels, 0.0f);
@@ -442,15 +454,14 @@ Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, 
     const int count = (regular_rows - phase + step - 1) / step;
     run_parallel(parallel_for_, count, [&](int begin, int end) {
       for (int i = begin; i < end; ++i)
-        accumulate_row(options_.simd, sums, patch_x_.data(), columns, patch_y_[phase + i * step],
-                       patch_flow_.data() + 2 * std::size_t(phase + i * step) * columns,
-                       patch_weight_.data() + kN * std::size_t(phase + i * step) * columns);
+        accumulate_row(options_.simd, frames, sums, patch_x_.data(), columns,
+                       patch_y_[phase + i * step],
+                       patch_flow_.data() + 2 * std::size_t(phase + i * step) * columns);
     });
   }
   if (last_moved_in)
-    accumulate_row(options_.simd, sums, patch_x_.data(), columns, patch_y_[rows - 1],
-                   patch_flow_.data() + 2 * std::size_t(rows - 1) * columns,
-                   patch_weight_.data() + kN * std::size_t(rows - 1) * columns);
+    accumulate_row(options_.simd, frames, sums, patch_x_.data(), columns, patch_y_[rows - 1],
+                   patch_flow_.data() + 2 * std::size_t(rows - 1) * columns);
   run_parallel(parallel_for_, height, [&](int begin, int end) {
     for (int y = begin; y < end; ++y) {
       float* out = flow.ptr<float>(y);

@@ -53,7 +53,8 @@ class PatchInverseSearch {
   explicit PatchInverseSearch(PatchSearchOptions options = {});
 
   // frame1, frame2: CV_8UC1, the same size; flow: CV_32FC2 of that size, frame 1 -> frame 2 in
-  // pixels, refined in place. Anything else is kInvalidArgument and leaves `flow` untouched.
+  // pixels, refined in place. Anything else is kInvalidArgument, and an allocation that fails
+  // kOutOfMemory; both leave `flow` untouched.
   Status refine(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow);
 
   const PatchSearchOptions& options() const noexcept { return options_; }
@@ -64,13 +65,15 @@ class PatchInverseSearch {
   void set_parallel_for(ParallelFor parallel_for) { parallel_for_ = std::move(parallel_for); }
 
  private:
+  Status refine_valid(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow);
+
   PatchSearchOptions options_;
   ParallelFor parallel_for_;  // empty: cv::parallel_for_
-  // Float copies of the frames (frame 2 also with a replicated margin) and frame 1's gradient.
-  cv::Mat level1_, level2_unpadded_, level2_, grad_x_, grad_y_;
-  std::vector<int> patch_x_, patch_y_;  // the grid's top-left corners
-  std::vector<float> patch_flow_;       // [patches][2]
-  std::vector<float> patch_weight_;     // [patches][64]: densification weights at the final flow
+
+  // Float copies of the frames (frame 2 with a replicated margin) and frame 1's gradient.
+  cv::Mat level1_, padded2_, level2_, grad_x_, grad_y_;
+  std::vector<int> patch_x_, patch_y_;        // the grid's top-left corners
+  std::vector<float> patch_flow_;             // [patches][2]
   std::vector<float> sum_w_, sum_u_, sum_v_;  // per pixel: densification's weighted sums
 };
 
