@@ -22,15 +22,22 @@ Correlation, Warp. `correlation` and `warp` below are exactly the core's kCorrel
 
     /usr/bin/python3 models/flow/network.py      # prints parameters and MACs at 448x1024
 """
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-FEAT = (16, 24, 32, 64, 96)        # pyramid channels, levels 1..5
-FEAT_EXTRA = (0, 0, 1, 1, 1)       # extra stride-1 convs per level
-DISP = {5: 4, 4: 4, 3: 3, 2: 2}    # correlation max displacement per decoder level
-DEC = {5: (96, 64, 48), 4: (64, 64, 48), 3: (32, 32, 24), 2: (24, 24, 16)}
-LEVELS = (5, 4, 3, 2)              # decoder levels, coarse to fine; the last one is the output
+# The coarsest level: 5 (1/32, the committed model) or 6, an experiment (session 6) that adds a
+# 1/64 level and decoder so that the coarsest search reaches +-256 px instead of +-128 (inputs
+# then a multiple of 64). Read once at import so that every module sees the same network.
+COARSEST = int(os.environ.get("FOVEA_FLOW_COARSEST", "5"))
+assert COARSEST in (5, 6), "FOVEA_FLOW_COARSEST must be 5 or 6"
+FEAT = (16, 24, 32, 64, 96, 128)[:COARSEST]   # pyramid channels, levels 1..COARSEST
+FEAT_EXTRA = (0, 0, 1, 1, 1, 1)[:COARSEST]    # extra stride-1 convs per level
+DISP = {6: 4, 5: 4, 4: 4, 3: 3, 2: 2}         # correlation max displacement per decoder level
+DEC = {6: (128, 64, 48), 5: (96, 64, 48), 4: (64, 64, 48), 3: (32, 32, 24), 2: (24, 24, 16)}
+LEVELS = tuple(range(COARSEST, 1, -1))        # decoder levels, coarse to fine; the last is the output
 DECODER_SLOPE = 0.1                # the decoders' LeakyReLU negative slope (core op LeakyRelu)
 
 
@@ -88,7 +95,7 @@ class FlowNet(nn.Module):
         super().__init__()
         self.feat = nn.ModuleList()
         cin = 1
-        for l in range(5):
+        for l in range(len(FEAT)):
             convs = [conv(cin, FEAT[l], 3, 2)] + [conv(FEAT[l], FEAT[l]) for _ in range(FEAT_EXTRA[l])]
             self.feat.append(nn.ModuleList(convs))
             cin = FEAT[l]

@@ -27,12 +27,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from network import LEVELS, FlowNet, count, pack_pair, resize  # noqa: E402
+from network import COARSEST, LEVELS, FlowNet, count, pack_pair, resize  # noqa: E402
 from batch_stream import BatchStream  # noqa: E402
 from qat import enable_qat, load_weights, weights  # noqa: E402
 from synth import TextureBank, make_batch  # noqa: E402
 
-LEVEL_W = {5: 0.05, 4: 0.1, 3: 0.2, 2: 0.4}
+LEVEL_W = {6: 0.05, 5: 0.05, 4: 0.1, 3: 0.2, 2: 0.4}
 
 
 def lr_at(step, a):
@@ -64,6 +64,25 @@ def losses(net, batch, robust=False):
     return loss, e.detach()
 
 
+def init_from(net, old):
+    """Copies `old` (a plain state dict) into `net` where shapes match. A conv weight whose
+    input channels grew keeps the old ones first and zeros after (the decoders concatenate
+    [cost, features, flow], so a decoder that gains a flow input gains its last two channels).
+    Returns the keys that were not copied whole."""
+    state, grown = net.state_dict(), []
+    for k, v in state.items():
+        w = old.get(k)
+        if w is not None and w.shape == v.shape:
+            state[k] = w
+        elif w is not None and w.dim() == 4 and w.shape[0] == v.shape[0] and w.shape[1] < v.shape[1]:
+            state[k] = torch.cat([w, torch.zeros(v.shape[0], v.shape[1] - w.shape[1], *v.shape[2:])], 1)
+            grown.append(k)
+        else:
+            grown.append(k)
+    net.load_state_dict(state)
+    return grown
+
+
 def save(path, obj):
     torch.save(obj, path + ".tmp")
     os.replace(path + ".tmp", path)
@@ -89,6 +108,10 @@ def main():
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--robust", action="store_true")
+    ap.add_argument("--init", default="",
+                    help="a run's new start: weights from this checkpoint where the shapes match, the "
+                         "coarsest old decoder's first conv widened with zeros for its new flow input "
+                         "(FOVEA_FLOW_COARSEST=6 from a 5-level checkpoint); ignored once RUN/last.pt exists")
     ap.add_argument("--amp", choices=["bf16", "none"], default="bf16")
     ap.add_argument("--textures", type=int, default=0, help="use at most N textures (smoke runs)")
     ap.add_argument("--threads", type=int, default=0)
@@ -114,7 +137,8 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     H, W = map(int, a.crop.split("x"))
-    assert H % 32 == 0 and W % 32 == 0
+    stride = 2 ** COARSEST
+    assert H % stride == 0 and W % stride == 0, f"--crop must be a multiple of {stride}"
     bank = TextureBank(a.carry, dev, limit=a.textures or None)
     net = FlowNet()
     if a.qat:
@@ -131,6 +155,9 @@ def main():
         step, best = ck["step"], ck["best"]
         log(f"# resumed from {last} at step {step} (best val EPE {best:.3f})")
     else:
+        if a.init:
+            grown = init_from(net, torch.load(a.init, map_location=dev)["model"])
+            log(f"# initialised from {a.init}; new or widened: {', '.join(grown) or 'nothing'}")
         params, macs, corr, _ = count(FlowNet())
         log(f"# FlowNet: {params} parameters, {macs / 1e9:.3f} GMAC conv + {corr / 1e6:.1f} M correlation at 448x1024")
     log(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
