@@ -75,7 +75,8 @@ def init_from(net, old):
         if w is not None and w.shape == v.shape:
             state[k] = w
         elif w is not None and w.dim() == 4 and w.shape[0] == v.shape[0] and w.shape[1] < v.shape[1]:
-            state[k] = torch.cat([w, torch.zeros(v.shape[0], v.shape[1] - w.shape[1], *v.shape[2:])], 1)
+            pad = torch.zeros(v.shape[0], v.shape[1] - w.shape[1], *v.shape[2:], dtype=w.dtype, device=w.device)
+            state[k] = torch.cat([w, pad], 1)
             grown.append(k)
         else:
             grown.append(k)
