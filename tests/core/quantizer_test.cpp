@@ -124,6 +124,29 @@ TEST_CASE("layers kept in FP32 and ops with no INT8 kernel run between dequantiz
   CHECK(quantize_model(*float_model, {}, options).status().code() == ErrorCode::kInvalidArgument);
 }
 
+// XNNPACK's INT8 Add refuses inputs whose scale is under 2^-10 of the output's. A branch of
+// values a million times smaller than the sum's (as a freshly added layer's output is) must not
+// make a model that fails to compile: that Add stays FP32.
+TEST_CASE("an Add whose branch is far below its sum stays FP32, and the INT8 model runs") {
+  for (float gain : {1.0f, 1e-6f}) {
+    CAPTURE(gain);
+    const auto float_model = testing::residual_model("faint", 16, 0.3f, gain);
+    std::vector<std::vector<FloatTensor>> calibration;
+    for (int v = 0; v < 3; ++v)
+      calibration.push_back({FloatTensor{Shape{1, 16, 16, 3}, testing::image_input(v)}});
+    QuantizeReport report;
+    auto quantized = quantize_model(*float_model, calibration, QuantizeOptions{}, &report);
+    REQUIRE_MESSAGE(quantized.is_ok(), quantized.status().to_string());
+    bool add_int8 = true;
+    for (const LayerReport& layer : report.layers)
+      if (layer.node == "residual") add_int8 = layer.int8;
+    CHECK(add_int8 == (gain == 1.0f));
+    auto int8_model = std::make_shared<Model>(std::move(*quantized));
+    const std::vector<float> image = testing::image_input(7);
+    CHECK(cosine(run(int8_model, image, 10), run(float_model, image, 10)) > 0.99);
+  }
+}
+
 // LeakyRelu has no qs8 kernel in XNNPACK (only qu8); fovea's table kernel (int8_lut_nodes.h)
 // runs it in INT8, so the quantizer makes it INT8 with ranges of its own, and the INT8 model
 // still follows the float one.

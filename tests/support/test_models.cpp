@@ -54,7 +54,8 @@ OpAttributes conv3x3_relu() {
 
 }  // namespace
 
-std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed) {
+std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed,
+                                      float branch_gain) {
   ModelBuilder m(name, 0.05f, seed);
   GraphBuilder& b = m.b;
   const int c = channels;
@@ -65,9 +66,10 @@ std::shared_ptr<Model> residual_model(const std::string& name, int channels, flo
                          b.constant_f32("conv1.b", Shape{c}, m.values(c, 2))},
                         conv);
   conv.clamp_min = -INFINITY;
-  const int c2 =
-      m.node("conv2", OpType::kConv2d,
-             {c1, b.constant_f32("conv2.w", Shape{c, 3, 3, c}, m.values(9 * c * c, 3)), -1}, conv);
+  std::vector<float> w2 = m.values(9 * c * c, 3);
+  for (float& w : w2) w *= branch_gain;
+  const int c2 = m.node("conv2", OpType::kConv2d,
+                        {c1, b.constant_f32("conv2.w", Shape{c, 3, 3, c}, w2), -1}, conv);
   m.classifier(m.node("residual", OpType::kAdd, {c1, c2}), c);
   return m.model;
 }

@@ -12,7 +12,10 @@ namespace fovea::testing {
 // image [1,16,16,3] -> conv3x3+ReLU -> conv3x3 -> add(residual) -> global average pool ->
 // reshape -> fully connected (10). Weight-heavy at small resolution, as deep layers of real
 // models are.
-std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed);
+// `branch_gain` scales conv2's weights: a tiny gain makes a branch whose values are far below the
+// sum's (an INT8 Add that XNNPACK cannot take; the quantizer keeps it FP32).
+std::shared_ptr<Model> residual_model(const std::string& name, int channels, float seed,
+                                      float branch_gain = 1.0f);
 
 // image [1,16,16,3] -> conv3x3+ReLU to `channels` -> `depth` residual blocks of equal size
 // (conv3x3+ReLU, add) -> global average pool -> reshape -> fully connected (10). Many layers of

@@ -13,6 +13,10 @@
 namespace fovea {
 namespace {
 
+// The input-to-output scale ratios XNNPACK's INT8 Add accepts.
+constexpr float kMinAddScaleRatio = 0x1.0p-10f;
+constexpr float kMaxAddScaleRatio = 0x1.0p+8f;
+
 bool has_int8_kernel(OpType op) {
   switch (op) {
     case OpType::kConv2d:
@@ -298,6 +302,23 @@ Result<Model> quantize_model(const Model& float_model,
       out = Quantization{{1.0f / 256.0f}, -128, -1};
     else if (node.op == OpType::kTanh)
       out = Quantization{{1.0f / 128.0f}, 0, -1};
+  }
+
+  // XNNPACK's INT8 Add takes each input's scale over the output's in [2^-10, 2^8) and refuses
+  // to create the operator otherwise (xnn_status_unsupported_parameter). A branch whose values
+  // stay far below the sum's (a freshly added layer's near-zero output, a residual that cancels)
+  // falls outside: that Add stays FP32, so the INT8 model always compiles.
+  for (int n : *order) {
+    const GraphNode& node = graph.nodes[static_cast<size_t>(n)];
+    if (!node_int8[static_cast<size_t>(n)] || node.op != OpType::kAdd) continue;
+    const float out_scale = act_quant[static_cast<size_t>(node.outputs[0])].scales[0];
+    for (int i = 0; i < 2; ++i) {
+      const GraphTensor& input = graph.tensors[static_cast<size_t>(node.inputs[i])];
+      if (input.constant >= 0) continue;
+      const float ratio = act_quant[static_cast<size_t>(node.inputs[i])].scales[0] / out_scale;
+      if (!(ratio >= kMinAddScaleRatio && ratio < kMaxAddScaleRatio))
+        node_int8[static_cast<size_t>(n)] = false;
+    }
   }
 
   // 3. Build the INT8 model: each float tensor gets an int8 and/or a float version on demand.
