@@ -13,8 +13,8 @@ namespace {
 // A small float model under construction: deterministic weights of one amplitude and phase,
 // and nodes that must build.
 struct ModelBuilder {
-  ModelBuilder(const std::string& name, float amplitude, float seed)
-      : model(std::make_shared<Model>()), b(*model), amplitude(amplitude), seed(seed) {
+  ModelBuilder(const std::string& name, float amplitude_, float seed_)
+      : model(std::make_shared<Model>()), b(*model), amplitude(amplitude_), seed(seed_) {
     model->metadata.name = name;
   }
   std::vector<float> values(std::int64_t count, float s) const {
