@@ -13,6 +13,15 @@
 #endif
 
 namespace fovea::vision {
+
+// A patch's state while its row is searched (the AVX2 path keeps a row's at once).
+struct PatchInverseSearch::PatchState {
+  float mean_t, mean_gx, mean_gy;
+  float hxx, hxy, hyy, inv_det;
+  float u0, v0, u, v;
+  bool done;
+};
+
 namespace {
 
 constexpr int kP = PatchInverseSearch::kPatchSize;
@@ -173,13 +182,7 @@ FOVEA_AVX2 inline void sample_avx2(const float* image, int width, int ix, int iy
   }
 }
 
-// A patch's state while a row of patches is searched.
-struct PatchState {
-  float mean_t, mean_gx, mean_gy;
-  float hxx, hxy, hyy, inv_det;
-  float u0, v0, u, v;
-  bool done;
-};
+using PatchState = PatchInverseSearch::PatchState;
 
 // Loads a patch's template and gradients less their means, a row per register.
 FOVEA_AVX2 inline void load_patch(const Frames& f, int x, int y, const PatchState& p, __m256* t,
@@ -199,13 +202,13 @@ FOVEA_AVX2 inline void load_patch(const Frames& f, int x, int y, const PatchStat
 // whole row of patches before the next, so consecutive patches' independent steps overlap in
 // the CPU instead of each waiting out its own chain of sums.
 FOVEA_AVX2 void search_rows_avx2(const Frames& f, const int* xs, int columns, const int* ys,
-                                 int row_begin, int row_end, int iterations, float* flow_io) {
-  thread_local std::vector<PatchState> states;
-  states.resize(static_cast<std::size_t>(columns));
+                                 int row_begin, int row_end, int iterations, float* flow_io,
+                                 PatchState* all_states) {
   __m256 t[kP], gx[kP], gy[kP], warped[kP];
   for (int pr = row_begin; pr < row_end; ++pr) {
     const int y = ys[pr];
     float* row_flow = flow_io + 2 * static_cast<std::size_t>(pr) * columns;
+    PatchState* states = all_states + static_cast<std::size_t>(pr) * columns;
     for (int pc = 0; pc < columns; ++pc) {
       PatchState& p = states[pc];
       const int x = xs[pc];
@@ -277,11 +280,12 @@ bool has_avx2() {
 }
 #endif
 
+// `states`: room for every patch's state (the AVX2 path's; the portable one needs none).
 void search_rows(bool simd, const Frames& f, const int* xs, int columns, const int* ys,
-                 int row_begin, int row_end, int iterations, float* flow_io) {
+                 int row_begin, int row_end, int iterations, float* flow_io, PatchState* states) {
 #if defined(__x86_64__)
   if (simd && has_avx2())
-    return search_rows_avx2(f, xs, columns, ys, row_begin, row_end, iterations, flow_io);
+    return search_rows_avx2(f, xs, columns, ys, row_begin, row_end, iterations, flow_io, states);
 #endif
   search_rows_portable(f, xs, columns, ys, row_begin, row_end, iterations, flow_io);
 }
@@ -360,6 +364,9 @@ void accumulate_row(bool simd, const Frames& f, const Sums& sums, const int* xs,
 }  // namespace
 
 PatchInverseSearch::PatchInverseSearch(PatchSearchOptions options) : options_(options) {}
+PatchInverseSearch::~PatchInverseSearch() = default;
+PatchInverseSearch::PatchInverseSearch(PatchInverseSearch&&) noexcept = default;
+PatchInverseSearch& PatchInverseSearch::operator=(PatchInverseSearch&&) noexcept = default;
 
 namespace {
 void run_parallel(const ParallelFor& parallel_for, int count,
@@ -415,6 +422,8 @@ Status PatchInverseSearch::refine_valid(const cv::Mat& frame1, const cv::Mat& fr
   const int rows = static_cast<int>(patch_y_.size());
   const std::size_t patches = static_cast<std::size_t>(rows) * columns;
   patch_flow_.resize(patches * 2);
+  // Allocated here, not on the worker threads, where a failure could not be reported.
+  patch_state_.resize(patches);
 
   // Each patch starts from the flow at its centre.
   for (int pr = 0; pr < rows; ++pr)
@@ -435,7 +444,7 @@ Status PatchInverseSearch::refine_valid(const cv::Mat& frame1, const cv::Mat& fr
                       level2_.rows};
   run_parallel(parallel_for_, rows, [&](int begin, int end) {
     search_rows(options_.simd, frames, patch_x_.data(), columns, patch_y_.data(), begin, end,
-                options_.iterations, patch_flow_.data());
+                options_.iterations, patch_flow_.data(), patch_state_.data());
   });
 
   // Densification, patch by patch into per-pixel sums. Patch rows `step` apart do not overlap

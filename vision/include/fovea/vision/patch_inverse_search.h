@@ -51,6 +51,11 @@ class PatchInverseSearch {
   static constexpr int kPatchSize = 8;
 
   explicit PatchInverseSearch(PatchSearchOptions options = {});
+  ~PatchInverseSearch();
+  PatchInverseSearch(PatchInverseSearch&&) noexcept;
+  PatchInverseSearch& operator=(PatchInverseSearch&&) noexcept;
+
+  struct PatchState;  // defined in patch_inverse_search.cpp
 
   // frame1, frame2: CV_8UC1, the same size; flow: CV_32FC2 of that size, frame 1 -> frame 2 in
   // pixels, refined in place. Anything else is kInvalidArgument, and an allocation that fails
@@ -74,6 +79,7 @@ class PatchInverseSearch {
   cv::Mat level1_, padded2_, level2_, grad_x_, grad_y_;
   std::vector<int> patch_x_, patch_y_;        // the grid's top-left corners
   std::vector<float> patch_flow_;             // [patches][2]
+  std::vector<PatchState> patch_state_;       // [patches]: the AVX2 path's per-patch state
   std::vector<float> sum_w_, sum_u_, sum_v_;  // per pixel: densification's weighted sums
 };
 
