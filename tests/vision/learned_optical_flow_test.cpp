@@ -392,6 +392,19 @@ Moved refinement_moved(FlowRefinement refine, const std::string& name, const cha
 
 TEST_CASE("LearnedOpticalFlow refines by patch inverse search unless told otherwise") {
   CHECK(LearnedOpticalFlow::Options{}.refine == FlowRefinement::kPatchSearch);
+  {
+    // The search's confidence comes with the flow, at the frame's size.
+    const SyntheticFlowPair pair = make_translated_pair({160, 120}, {3.0f, -2.0f});
+    auto options = options_named("tiny_ps_confidence");
+    options.refine = FlowRefinement::kPatchSearch;
+    auto field = load_tiny(options)->compute(pair.frame1, pair.frame2);
+    REQUIRE(field.is_ok());
+    REQUIRE(field->confidence.type() == CV_32FC1);
+    CHECK(field->confidence.size() == pair.frame1.size());
+    auto plain = load_tiny()->compute(pair.frame1, pair.frame2);
+    REQUIRE(plain.is_ok());
+    CHECK(plain->confidence.empty());  // the network alone gives none
+  }
   const Moved m = refinement_moved(FlowRefinement::kPatchSearch, "tiny_ps", "patch inverse search");
   // The search moves each patch at most 8 px at half resolution (16 px here) before it gives
   // up and keeps the start: from tens of px off it cannot find the truth, only polish.

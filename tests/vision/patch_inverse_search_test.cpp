@@ -193,3 +193,33 @@ TEST_CASE("patch inverse search runs on the threads it is given") {
   CHECK(calls >= 3);  // the search, the densification's phases and the division
   CHECK(cv::norm(a, b, cv::NORM_INF) == 0.0);
 }
+
+TEST_CASE(
+    "patch inverse search's confidence is high where frame 2 matches and low where it cannot") {
+  // A 6 px shift: the 6 columns and 4 rows that leave the frame have nothing to match.
+  const SyntheticFlowPair synthetic = make_translated_pair({192, 96}, {6.0f, 4.0f});
+  const GrayPair pair = gray(synthetic);
+  cv::Mat flow = perturbed(pair.flow, {0.6f, -0.4f}, 0.3f), confidence;
+  PatchInverseSearch search;
+  REQUIRE(search.refine(pair.frame1, pair.frame2, flow, &confidence).is_ok());
+  REQUIRE(confidence.type() == CV_32FC1);
+  REQUIRE(confidence.size() == pair.frame1.size());
+  double lowest, highest;
+  cv::minMaxLoc(confidence, &lowest, &highest);
+  CHECK(lowest > 0.0);
+  CHECK(highest <= 1.0);
+  const double seen = cv::mean(confidence, synthetic.occluded == 0)[0];
+  const double gone = cv::mean(confidence, synthetic.occluded != 0)[0];
+  MESSAGE("mean confidence: " << seen << " where the pixel stays in frame 2, " << gone
+                              << " where it leaves");
+  CHECK(seen > 0.8);
+  CHECK(gone < seen - 0.2);
+
+  // Too small to search: released, as the flow is left alone.
+  cv::Mat tiny_flow(8, 8, CV_32FC2, cv::Scalar(0, 0));
+  REQUIRE(search
+              .refine(cv::Mat(8, 8, CV_8UC1, cv::Scalar(1)), cv::Mat(8, 8, CV_8UC1), tiny_flow,
+                      &confidence)
+              .is_ok());
+  CHECK(confidence.empty());
+}

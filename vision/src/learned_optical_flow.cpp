@@ -119,6 +119,7 @@ struct LearnedOpticalFlow::State {
   cv::Mat quarter1, quarter2, quarter_flow;          // frames and flow at a quarter of the frame
   std::unique_ptr<PatchInverseSearch> patch_search;  // null without the patch search
   cv::Mat half1, half2, half_flow;                   // frames and flow at half the frame
+  cv::Mat half_confidence;  // the search's, at half the frame
 
   Result<Engine*> engine(int threads) {
     if (options.context != nullptr) return &engines.front();
@@ -278,7 +279,8 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
       scale_flow(state.half_flow, sx * float(half.width) / float(frame_size.width),
                  sy * float(half.height) / float(frame_size.height));
       state.patch_search->set_parallel_for(on_pool(context.threadpool()));
-      const Status refined = state.patch_search->refine(state.half1, state.half2, state.half_flow);
+      const Status refined = state.patch_search->refine(state.half1, state.half2, state.half_flow,
+                                                        &state.half_confidence);
       if (!refined.is_ok()) return refined.with_context(name());
       cv::Mat* result = &state.half_flow;
       cv::Size result_size = half;
@@ -297,6 +299,8 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
       scale_flow(*result, float(frame_size.width) / float(result_size.width),
                  float(frame_size.height) / float(result_size.height));
       cv::resize(*result, field.flow, frame_size, 0, 0, cv::INTER_LINEAR);
+      if (!state.half_confidence.empty())
+        cv::resize(state.half_confidence, field.confidence, frame_size, 0, 0, cv::INTER_LINEAR);
     } else if (state.variational) {
       const cv::Size refine_size(std::max(1, (frame_size.width + 2) / 4),
                                  std::max(1, (frame_size.height + 2) / 4));

@@ -290,6 +290,13 @@ void search_rows(bool simd, const Frames& f, const int* xs, int columns, const i
   search_rows_portable(f, xs, columns, ys, row_begin, row_end, iterations, flow_io);
 }
 
+// For each pixel along a side, how many grid patches cover it.
+void coverage(const std::vector<int>& corners, int size, std::vector<float>& count) {
+  count.assign(static_cast<std::size_t>(size), 0.0f);
+  for (int corner : corners)
+    for (int at = corner; at < corner + kP; ++at) count[static_cast<std::size_t>(at)] += 1.0f;
+}
+
 // Per-pixel sums of densification: weight, weight * u, weight * v.
 struct Sums {
   float* w;
@@ -378,7 +385,8 @@ void run_parallel(const ParallelFor& parallel_for, int count,
 }
 }  // namespace
 
-Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow) {
+Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow,
+                                  cv::Mat* confidence) {
   const auto invalid = [](const std::string& what) {
     return Status(ErrorCode::kInvalidArgument, "patch inverse search: " + what);
   };
@@ -394,11 +402,14 @@ Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, 
     return invalid("the flow must be CV_32FC2 of the frames' size (" + std::to_string(frame1.cols) +
                    "x" + std::to_string(frame1.rows) + ")");
   const int width = frame1.cols, height = frame1.rows;
-  if (width < kP + 2 || height < kP + 2) return Status::ok();
+  if (width < kP + 2 || height < kP + 2) {
+    if (confidence != nullptr) confidence->release();
+    return Status::ok();
+  }
   // An allocation that fails (frames up to 16384 px a side take ~7 GB of buffers) is an error,
   // and leaves `flow` as it was: only the last step, which allocates nothing, writes it.
   try {
-    return refine_valid(frame1, frame2, flow);
+    return refine_valid(frame1, frame2, flow, confidence);
   } catch (const std::bad_alloc&) {
     return Status(ErrorCode::kOutOfMemory, "patch inverse search: out of memory for " +
                                                std::to_string(width) + "x" +
@@ -408,8 +419,8 @@ Status PatchInverseSearch::refine(const cv::Mat& frame1, const cv::Mat& frame2, 
   }
 }
 
-Status PatchInverseSearch::refine_valid(const cv::Mat& frame1, const cv::Mat& frame2,
-                                        cv::Mat& flow) {
+Status PatchInverseSearch::refine_valid(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow,
+                                        cv::Mat* confidence) {
   const int width = frame1.cols, height = frame1.rows;
   frame1.convertTo(level1_, CV_32F);
   cv::copyMakeBorder(frame2, padded2_, kMargin, kMargin, kMargin, kMargin, cv::BORDER_REPLICATE);
@@ -471,14 +482,22 @@ Status PatchInverseSearch::refine_valid(const cv::Mat& frame1, const cv::Mat& fr
   if (last_moved_in)
     accumulate_row(options_.simd, frames, sums, patch_x_.data(), columns, patch_y_[rows - 1],
                    patch_flow_.data() + 2 * std::size_t(rows - 1) * columns);
+  // Confidence: the mean of the covering patches' weights, each in (0, 1].
+  if (confidence != nullptr) {
+    confidence->create(height, width, CV_32FC1);
+    coverage(patch_x_, width, cover_x_);
+    coverage(patch_y_, height, cover_y_);
+  }
   run_parallel(parallel_for_, height, [&](int begin, int end) {
     for (int y = begin; y < end; ++y) {
       float* out = flow.ptr<float>(y);
+      float* trust = confidence != nullptr ? confidence->ptr<float>(y) : nullptr;
       const std::size_t at = static_cast<std::size_t>(y) * width;
       for (int x = 0; x < width; ++x) {
         const float inv = 1.0f / sum_w_[at + x];
         out[2 * x] = sum_u_[at + x] * inv;
         out[2 * x + 1] = sum_v_[at + x] * inv;
+        if (trust != nullptr) trust[x] = sum_w_[at + x] / (cover_x_[x] * cover_y_[y]);
       }
     }
   });

@@ -23,14 +23,14 @@
 // on the network's threads (the inference context's pool), not OpenCV's: two pools on two cores
 // would each spin while the other works (docs/flow.md measured the cost at 1-2 ms a pair).
 //
-// Refinement: with FlowRefinement::kDisUltrafast or kDisFast, the network's flow is the initial flow of OpenCV DIS at full
-// resolution (cv::DISOpticalFlow::calc reads a same-size CV_32FC2 flow argument as its start).
-// OpenCV uses it only as a candidate: DIS still starts from zero at its coarsest pyramid level,
-// and at every level each patch takes the initial flow (scaled to the level) instead of DIS's own
-// coarse-to-fine estimate only where it matches better (lower patch SSD), then refines it by
-// gradient descent (OpenCV 4.6's dis_flow.cpp, "temporal candidates"; tested in
-// learned_optical_flow_test.cpp). So the hybrid keeps DIS's detail and can follow motions DIS
-// alone loses, but only where the network's vector is close enough for patch matching to prefer
+// Refinement: with FlowRefinement::kDisUltrafast or kDisFast, the network's flow is the initial
+// flow of OpenCV DIS at full resolution (cv::DISOpticalFlow::calc reads a same-size CV_32FC2 flow
+// argument as its start). OpenCV uses it only as a candidate: DIS still starts from zero at its
+// coarsest pyramid level, and at every level each patch takes the initial flow (scaled to the
+// level) instead of DIS's own coarse-to-fine estimate only where it matches better (lower patch
+// SSD), then refines it by gradient descent (OpenCV 4.6's dis_flow.cpp, "temporal candidates";
+// tested in learned_optical_flow_test.cpp). So the hybrid keeps DIS's detail and can follow motions
+// DIS alone loses, but only where the network's vector is close enough for patch matching to prefer
 // it; a poor network flow changes little.
 //
 // FlowRefinement::kVariational instead keeps the network's flow as the estimate and polishes it
@@ -48,7 +48,9 @@
 // motions, small fast objects) and the search what the network's 1/4-resolution, 8-bit output
 // lacks (sub-pixel detail at half resolution); no coarser level is searched, so nothing the
 // network found is replaced by a worse coarse estimate. kPatchSearchVariational adds the
-// variational refinement above at a quarter of the frame, from the searched flow.
+// variational refinement above at a quarter of the frame, from the searched flow. Both fill
+// FlowField::confidence with the search's (patch_inverse_search.h), resized to the frame: how
+// well frame 2 matches frame 1 moved by the flow, low at occlusions and unfixed errors.
 
 #include <cstdint>
 #include <memory>

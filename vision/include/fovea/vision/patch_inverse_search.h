@@ -60,7 +60,12 @@ class PatchInverseSearch {
   // frame1, frame2: CV_8UC1, the same size; flow: CV_32FC2 of that size, frame 1 -> frame 2 in
   // pixels, refined in place. Anything else is kInvalidArgument, and an allocation that fails
   // kOutOfMemory; both leave `flow` untouched.
-  Status refine(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow);
+  // With `confidence`, also a CV_32FC1 of the frames' size in (0, 1]: the mean densification
+  // weight of the patches covering each pixel, 1 where every patch matches frame 2 there to
+  // within one grey level, 1/d where they miss by d levels (occlusions, motion boundaries,
+  // flow the search could not fix). Released when the frames are too small to search.
+  Status refine(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow,
+                cv::Mat* confidence = nullptr);
 
   const PatchSearchOptions& options() const noexcept { return options_; }
 
@@ -70,7 +75,8 @@ class PatchInverseSearch {
   void set_parallel_for(ParallelFor parallel_for) { parallel_for_ = std::move(parallel_for); }
 
  private:
-  Status refine_valid(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow);
+  Status refine_valid(const cv::Mat& frame1, const cv::Mat& frame2, cv::Mat& flow,
+                      cv::Mat* confidence);
 
   PatchSearchOptions options_;
   ParallelFor parallel_for_;  // empty: cv::parallel_for_
@@ -81,6 +87,7 @@ class PatchInverseSearch {
   std::vector<float> patch_flow_;             // [patches][2]
   std::vector<PatchState> patch_state_;       // [patches]: the AVX2 path's per-patch state
   std::vector<float> sum_w_, sum_u_, sum_v_;  // per pixel: densification's weighted sums
+  std::vector<float> cover_x_, cover_y_;      // patches covering each column / row
 };
 
 }  // namespace fovea::vision
