@@ -30,6 +30,11 @@ foreach(method fovea_fp32 fovea_int8 fovea_int8_net fovea_int8_dis)
     message(FATAL_ERROR "${method} should be available with a model given")
   endif()
 endforeach()
+# fovea_int8 refines by the patch search, which gives a confidence map: its figures are in the JSON.
+string(JSON trusted GET "${json}" methods fovea_int8 pairs shift_pair confidence trusted_share)
+if(trusted LESS 0 OR trusted GREATER 1)
+  message(FATAL_ERROR "fovea_int8's trusted share should be in [0, 1], got ${trusted}")
+endif()
 
 execute_process(COMMAND "${TOOL}" eval "${OUT}/shift_pair" --runs 1
                         --fovea-int8 "${OUT}/no_such_model.fvm"

@@ -23,7 +23,7 @@ Result<std::vector<cv::Mat>> evaluate_pair(const FlowPair& pair,
                                            std::vector<MethodInstance>& methods,
                                            const EvalOptions& options,
                                            std::vector<MethodScores>& scores) {
-  std::vector<cv::Mat> flows(methods.size());
+  std::vector<cv::Mat> flows(methods.size()), confidences(methods.size());
   for (std::size_t m = 0; m < methods.size(); ++m) {
     MethodInstance& method = methods[m];
     if (!method.flow) continue;
@@ -35,7 +35,10 @@ Result<std::vector<cv::Mat>> evaluate_pair(const FlowPair& pair,
       // deterministic for a given input, whatever the thread count.
       auto warm = method.flow->compute(pair.frame1, pair.frame2);
       if (!warm.is_ok()) return warm.status().with_context(pair.name);
-      if (flows[m].empty()) flows[m] = warm->flow;
+      if (flows[m].empty()) {
+        flows[m] = warm->flow;
+        confidences[m] = warm->confidence;
+      }
       std::vector<double> ms;
       for (int run = 0; run < options.runs; ++run) {
         const auto start = std::chrono::steady_clock::now();
@@ -49,6 +52,12 @@ Result<std::vector<cv::Mat>> evaluate_pair(const FlowPair& pair,
     auto error = vision::flow_error(flows[m], pair.truth, pair.valid, pair.occluded);
     if (!error.is_ok()) return error.status().with_context(pair.name + ", " + method.name);
     score.error = *error;
+    if (!confidences[m].empty()) {
+      auto quality = vision::confidence_quality(flows[m], confidences[m], pair.truth, pair.valid,
+                                                pair.occluded);
+      if (!quality.is_ok()) return quality.status().with_context(pair.name + ", " + method.name);
+      score.confidence = *quality;
+    }
     scores[m].pairs.push_back(std::move(score));
   }
   return flows;

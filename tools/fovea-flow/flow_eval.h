@@ -4,6 +4,7 @@
 // noise only ever adds time).
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct EvalOptions {
 struct PairScore {
   std::string pair;
   vision::FlowError error;
+  // For methods that give a confidence map (FlowField::confidence): what it says.
+  std::optional<vision::ConfidenceQuality> confidence;
   std::map<int, double> ms_by_threads;  // thread count -> median ms per pair
 };
 

@@ -164,6 +164,25 @@ void print_group_tables(const std::vector<MethodScores>& scores, const EvalOptio
   }
 }
 
+void print_confidence_table(const std::vector<MethodScores>& scores) {
+  bool header = false;
+  for (const MethodScores& method : scores)
+    for (const PairScore& pair : method.pairs) {
+      if (!pair.confidence) continue;
+      if (!header) {
+        std::printf("\nconfidence (methods that give one; trusted = confidence >= %.1f)\n",
+                    double(vision::kTrustedConfidence));
+        std::printf("  %-16s %-24s %9s %9s %9s %11s %11s\n", "method", "pair", "mean noc",
+                    "mean occ", "trusted", "EPE trust", "EPE doubt");
+        header = true;
+      }
+      const vision::ConfidenceQuality& q = *pair.confidence;
+      std::printf("  %-16s %-24s %9.3f %9.3f %8.1f%% %11.3f %11.3f\n", method.name.c_str(),
+                  pair.pair.c_str(), q.mean_noc, q.mean_occ, 100.0 * q.trusted_share, q.epe_trusted,
+                  q.epe_doubted);
+    }
+}
+
 void print_bars(const std::vector<MethodScores>& scores, const EvalOptions& options) {
   const int threads = options.threads.back();
   std::printf("\nissue 5 bars (ms at %d thread%s):\n", threads, threads == 1 ? "" : "s");
@@ -247,6 +266,14 @@ Status write_json_report(const std::string& path, const std::vector<MethodScores
       json.key("epe_noc").value(pair.error.epe_noc);
       json.key("epe_occ").value(pair.error.epe_occ);
       json.key("outliers").value(pair.error.outliers);
+      if (pair.confidence) {
+        const vision::ConfidenceQuality& q = *pair.confidence;
+        json.key("confidence").begin_object();
+        json.key("mean_noc").value(q.mean_noc).key("mean_occ").value(q.mean_occ);
+        json.key("trusted_share").value(q.trusted_share);
+        json.key("epe_trusted").value(q.epe_trusted).key("epe_doubted").value(q.epe_doubted);
+        json.end_object();
+      }
       json.key("ms").value(ms_at(pair.ms_by_threads, bar_threads));
       write_ms(json, pair.ms_by_threads);
       json.end_object();

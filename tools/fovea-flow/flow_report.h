@@ -29,6 +29,9 @@ GroupScore group_score(const MethodScores& method, const PairGroup& group);
 void print_pair_table(const FlowPair& pair, const std::vector<MethodScores>& scores,
                       const EvalOptions& options);
 void print_group_tables(const std::vector<MethodScores>& scores, const EvalOptions& options);
+// Per pair, for methods that give a confidence map: its means over visible and occluded pixels,
+// and the EPE of the pixels it trusts (>= 0.5) and of the rest. Nothing when no method gives one.
+void print_confidence_table(const std::vector<MethodScores>& scores);
 void print_bars(const std::vector<MethodScores>& scores, const EvalOptions& options);
 
 // {"methods": {NAME: {"epe", "ms", "pairs": {PAIR: {"epe", "epe_noc", "epe_occ", "ms"}}}}}, plus

@@ -201,6 +201,7 @@ int run_eval(int argc, char** argv) {
     if (!written.is_ok()) return fail(written.to_string());
   }
   print_group_tables(scores, options);
+  print_confidence_table(scores);
   print_bars(scores, options);
   if (!json_path.empty()) {
     const Status written = write_json_report(json_path, scores, options);

@@ -4,6 +4,8 @@
 #include <limits>
 #include <string>
 
+#include <opencv2/core.hpp>
+
 namespace fovea::vision {
 namespace {
 
@@ -64,6 +66,54 @@ Result<FlowError> flow_error(const cv::Mat& estimate, const cv::Mat& truth, cons
   result.epe_noc = visible > 0 ? sum_noc / visible : kNan;
   result.outliers = count > 0 ? static_cast<double>(outliers) / count : kNan;
   return result;
+}
+
+Result<ConfidenceQuality> confidence_quality(const cv::Mat& estimate, const cv::Mat& confidence,
+                                             const cv::Mat& truth, const cv::Mat& valid,
+                                             const cv::Mat& occluded, float threshold) {
+  if (confidence.type() != CV_32FC1 || confidence.size() != truth.size())
+    return Status(ErrorCode::kInvalidArgument,
+                  "the confidence must be CV_32FC1 of the flow's size (" +
+                      std::to_string(truth.cols) + "x" + std::to_string(truth.rows) + ")");
+  // The same checks and the same per-pixel error as flow_error, on each half.
+  cv::Mat trusted = confidence >= threshold, doubted = confidence < threshold;
+  if (!valid.empty()) {
+    FOVEA_RETURN_IF_ERROR(check_mask(valid, truth, "validity"));
+    cv::bitwise_and(trusted, valid, trusted);
+    cv::bitwise_and(doubted, valid, doubted);
+  }
+  auto high = flow_error(estimate, truth, trusted);
+  if (!high.is_ok()) return high.status();
+  auto low = flow_error(estimate, truth, doubted);
+  if (!low.is_ok()) return low.status();
+  FOVEA_RETURN_IF_ERROR(check_mask(occluded, truth, "occlusion"));
+
+  double sum_noc = 0.0, sum_occ = 0.0;
+  long long count_noc = 0, count_occ = 0;
+  for (int y = 0; y < truth.rows; ++y) {
+    const float* c = confidence.ptr<float>(y);
+    const std::uint8_t* v = valid.empty() ? nullptr : valid.ptr(y);
+    const std::uint8_t* o = occluded.empty() ? nullptr : occluded.ptr(y);
+    for (int x = 0; x < truth.cols; ++x) {
+      if (v != nullptr && v[x] == 0) continue;
+      if (o != nullptr && o[x] != 0) {
+        sum_occ += c[x];
+        ++count_occ;
+      } else {
+        sum_noc += c[x];
+        ++count_noc;
+      }
+    }
+  }
+  constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+  ConfidenceQuality q;
+  q.mean_noc = count_noc > 0 ? sum_noc / count_noc : kNan;
+  q.mean_occ = count_occ > 0 ? sum_occ / count_occ : kNan;
+  const long long evaluated = high->pixels + low->pixels;
+  q.trusted_share = evaluated > 0 ? double(high->pixels) / evaluated : kNan;
+  q.epe_trusted = high->epe;
+  q.epe_doubted = low->epe;
+  return q;
 }
 
 }  // namespace fovea::vision

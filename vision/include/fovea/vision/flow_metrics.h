@@ -26,4 +26,23 @@ struct FlowError {
 Result<FlowError> flow_error(const cv::Mat& estimate, const cv::Mat& truth,
                              const cv::Mat& valid = {}, const cv::Mat& occluded = {});
 
+// What a confidence map says about a flow estimate: its mean over visible and over occluded
+// pixels, and the EPE of the pixels it trusts (confidence >= `threshold`) and of the rest. A
+// useful confidence is higher where pixels are visible and trusted pixels have the lower EPE.
+struct ConfidenceQuality {
+  double mean_noc = 0.0;       // mean confidence over evaluated visible pixels (NaN if none)
+  double mean_occ = 0.0;       // over evaluated occluded pixels (NaN if none)
+  double trusted_share = 0.0;  // share of evaluated pixels at or above the threshold, 0..1
+  double epe_trusted = 0.0;    // EPE over them (NaN if none)
+  double epe_doubted = 0.0;    // EPE over the others (NaN if none)
+};
+
+inline constexpr float kTrustedConfidence = 0.5f;
+
+// `confidence` is CV_32FC1 of the flow's size; the rest as flow_error.
+Result<ConfidenceQuality> confidence_quality(const cv::Mat& estimate, const cv::Mat& confidence,
+                                             const cv::Mat& truth, const cv::Mat& valid = {},
+                                             const cv::Mat& occluded = {},
+                                             float threshold = kTrustedConfidence);
+
 }  // namespace fovea::vision
