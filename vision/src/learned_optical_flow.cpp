@@ -57,6 +57,11 @@ ParallelFor on_pool(pthreadpool_t pool) {
   };
 }
 
+// The variational refinement's grid: a quarter of the frame, rounded.
+cv::Size quarter_size(cv::Size frame) {
+  return {std::max(1, (frame.width + 2) / 4), std::max(1, (frame.height + 2) / 4)};
+}
+
 }  // namespace
 
 Status check_flow_model(const Model& model) {
@@ -119,7 +124,19 @@ struct LearnedOpticalFlow::State {
   cv::Mat quarter1, quarter2, quarter_flow;          // frames and flow at a quarter of the frame
   std::unique_ptr<PatchInverseSearch> patch_search;  // null without the patch search
   cv::Mat half1, half2, half_flow;                   // frames and flow at half the frame
-  cv::Mat half_confidence;  // the search's, at half the frame
+  cv::Mat half_confidence;                           // the search's, at half the frame
+
+  // OpenCV's variational refinement of `flow` (any grid; times (qx, qy) it is in pixels of
+  // `refine_size`, a quarter of the frame), resized there with `interpolation`. The result, in
+  // refine_size's pixels, is left in quarter_flow.
+  void refine_variational(const cv::Mat& grey1, const cv::Mat& grey2, const cv::Mat& flow,
+                          int interpolation, float qx, float qy, cv::Size refine_size) {
+    cv::resize(grey1, quarter1, refine_size, 0, 0, cv::INTER_AREA);
+    cv::resize(grey2, quarter2, refine_size, 0, 0, cv::INTER_AREA);
+    cv::resize(flow, quarter_flow, refine_size, 0, 0, interpolation);
+    scale_flow(quarter_flow, qx, qy);
+    variational->calc(quarter1, quarter2, quarter_flow);
+  }
 
   Result<Engine*> engine(int threads) {
     if (options.context != nullptr) return &engines.front();
@@ -285,14 +302,10 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
       cv::Mat* result = &state.half_flow;
       cv::Size result_size = half;
       if (state.variational) {
-        const cv::Size refine_size(std::max(1, (frame_size.width + 2) / 4),
-                                   std::max(1, (frame_size.height + 2) / 4));
-        cv::resize(gray1, state.quarter1, refine_size, 0, 0, cv::INTER_AREA);
-        cv::resize(gray2, state.quarter2, refine_size, 0, 0, cv::INTER_AREA);
-        cv::resize(state.half_flow, state.quarter_flow, refine_size, 0, 0, cv::INTER_AREA);
-        scale_flow(state.quarter_flow, float(refine_size.width) / float(half.width),
-                   float(refine_size.height) / float(half.height));
-        state.variational->calc(state.quarter1, state.quarter2, state.quarter_flow);
+        const cv::Size refine_size = quarter_size(frame_size);
+        state.refine_variational(gray1, gray2, state.half_flow, cv::INTER_AREA,
+                                 float(refine_size.width) / float(half.width),
+                                 float(refine_size.height) / float(half.height), refine_size);
         result = &state.quarter_flow;
         result_size = refine_size;
       }
@@ -302,15 +315,11 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
       if (!state.half_confidence.empty())
         cv::resize(state.half_confidence, field.confidence, frame_size, 0, 0, cv::INTER_LINEAR);
     } else if (state.variational) {
-      const cv::Size refine_size(std::max(1, (frame_size.width + 2) / 4),
-                                 std::max(1, (frame_size.height + 2) / 4));
-      cv::resize(gray1, state.quarter1, refine_size, 0, 0, cv::INTER_AREA);
-      cv::resize(gray2, state.quarter2, refine_size, 0, 0, cv::INTER_AREA);
-      cv::resize(quarter, state.quarter_flow, refine_size, 0, 0, cv::INTER_LINEAR);
-      const float qx = sx * float(refine_size.width) / float(frame_size.width);
-      const float qy = sy * float(refine_size.height) / float(frame_size.height);
-      scale_flow(state.quarter_flow, qx, qy);
-      state.variational->calc(state.quarter1, state.quarter2, state.quarter_flow);
+      const cv::Size refine_size = quarter_size(frame_size);
+      state.refine_variational(gray1, gray2, quarter, cv::INTER_LINEAR,
+                               sx * float(refine_size.width) / float(frame_size.width),
+                               sy * float(refine_size.height) / float(frame_size.height),
+                               refine_size);
       scale_flow(state.quarter_flow, float(frame_size.width) / float(refine_size.width),
                  float(frame_size.height) / float(refine_size.height));
       cv::resize(state.quarter_flow, field.flow, frame_size, 0, 0, cv::INTER_LINEAR);
