@@ -10,7 +10,9 @@ Batch s is rendered from seeds seed*1e9 + s*batch + i whichever process makes it
 stream is the same with any number of workers (0 = render in the trainer's process, as before).
 Worker w makes the steps s with s % workers == w and runs at most `ahead` batches in front of the
 trainer. Frames travel as 8-bit (they are rounded to 8 bits by the synthesiser, so nothing is
-lost), flow as float32; a dead worker is an error that names it, not a hang.
+lost), flow as float32; a dead worker is an error that names it, not a hang. `sweep_frac` is
+synth.py's (sweep layers in that fraction of the large-motion pairs; 0, the default, renders the
+stream as before).
 """
 import queue
 import time
@@ -36,13 +38,13 @@ def _from_wire(w, dev):
     return dict(img1=f(img1), img2=f(img2), flow=flow.to(dev, non_blocking=True), regime=regime)
 
 
-def _work(carry, device, limit, H, W, batch, seed, first, stride, out, stop):
+def _work(carry, device, limit, H, W, batch, seed, first, stride, out, stop, sweep_frac=0.0):
     torch.set_num_threads(2)
     bank = TextureBank(carry, device, limit=limit)
     s = first
     while not stop.is_set():
         with torch.no_grad():
-            item = (s, _to_wire(make_batch(bank, step_seeds(seed, s, batch), H, W)))
+            item = (s, _to_wire(make_batch(bank, step_seeds(seed, s, batch), H, W, sweep_frac=sweep_frac)))
         while not stop.is_set():
             try:
                 out.put(item, timeout=0.5)
@@ -54,8 +56,9 @@ def _work(carry, device, limit, H, W, batch, seed, first, stride, out, stop):
 
 class BatchStream:
     def __init__(self, carry, device, limit, H, W, batch, seed, start_step, workers=0, ahead=3,
-                 bank=None):
+                 bank=None, sweep_frac=0.0):
         self.dev, self.H, self.W, self.batch, self.seed = torch.device(device), H, W, batch, seed
+        self.sweep_frac = sweep_frac
         self.workers, self.next = workers, start_step
         self.synth_seconds = 0.0  # time the trainer spent making or waiting for batches
         if workers == 0:
@@ -69,7 +72,7 @@ class BatchStream:
             first = start_step + ((w - start_step) % workers)
             q = ctx.Queue(maxsize=ahead)
             p = ctx.Process(target=_work, args=(carry, str(device), limit, H, W, batch, seed, first,
-                                                 workers, q, self.stop), daemon=True)
+                                                 workers, q, self.stop, sweep_frac), daemon=True)
             p.start()
             self.queues.append(q)
             self.procs.append(p)
@@ -81,7 +84,8 @@ class BatchStream:
         self.next += 1
         if self.workers == 0:
             with torch.no_grad():
-                b = make_batch(self.bank, step_seeds(self.seed, s, self.batch), self.H, self.W)
+                b = make_batch(self.bank, step_seeds(self.seed, s, self.batch), self.H, self.W,
+                               sweep_frac=self.sweep_frac)
             self.synth_seconds += time.time() - t0
             return b
         w = s % self.workers

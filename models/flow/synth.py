@@ -19,6 +19,19 @@ ambush). Motion blur on half the large pairs and a quarter of the small ones: ea
 averaged along its own motion over an exposure of 10-70% of the frame interval.
 Pixel magnitudes are at Sintel's full 1024-wide scale: train on crops of that scale.
 
+Sweep layers (opt-in, `sweep_frac`, default 0; session 7): in that fraction of the large-motion
+pairs one more layer goes on top, made like Sintel's ambush_4 figures, which the network missed: large
+(a DAVIS mask or a star/polygon, stretched and scaled to cover ~35-70% of the frame before the
+frame's edges cut it), dark and low-contrast (the texture's contrast pulled 40-80% toward its mean,
+then a gain of 0.1-0.45, a slight tint on half), moving 100-280 px in any direction with a little
+rotation, scale and deformation (the same motion model, so the ground truth stays exact), and
+always motion-blurred (the pair's exposure 40-100% of the interval, more taps for long streaks);
+on half of them the background barely moves (0-10 px: a still camera). Why opt-in: every draw of
+it comes from a third stream, RandomState(seed * 104729 + 71), touched only when sweep_frac > 0,
+so with the default the pairs, the training stream and the held-out sets are bit-identical to
+before; with it, the other pairs are unchanged too, and the pairs with a sweep layer at a fraction
+f are a subset of those at any larger f.
+
 Deterministic by seed: sample i of a batch uses numpy RandomState(seed_i) for every random
 choice; only the rendering runs on the device.
 
@@ -27,7 +40,8 @@ choice; only the rendering runs on the device.
     # img1, img2: [B,3,H,W] in [0,1]; flow: [B,2,H,W] (dx, dy) frame1 -> frame2; occ: [B,1,H,W]
 
 CLI: `synth.py --carry DIR --out DIR --count 6` writes PNG previews (frames, colour-coded flow,
-occlusion) and `.flo` folders in fovea-flow's pair layout.
+occlusion) and `.flo` folders in fovea-flow's pair layout; `--sweep-frac F` adds sweep layers and
+`--sweep-only` keeps only the pairs that have one (seeds scanned upwards from --seed).
 """
 import argparse
 import glob
@@ -86,6 +100,7 @@ class TextureBank:
         z = np.load(os.path.join(carry, "masks.npz"))
         bits = np.unpackbits(z["bits"], axis=2)[:, :, :128]
         self.masks = torch.from_numpy(bits.astype(np.float32))[:, None].to(device)
+        self.mask_fill = bits.reshape(len(bits), -1).mean(1)  # share of each mask's square it covers
         self.device = torch.device(device)
 
 
@@ -138,7 +153,58 @@ def _draw_layer(r, r2, k, regime, H, W, n_tex, n_mask):
     return L
 
 
-def _draw_pair(seed, H, W, n_tex, n_mask):
+def _shape_area(L, samples=720):
+    """Area of a star/polygon layer's outline in object coordinates (unit radius), as render() draws it."""
+    th = np.linspace(-math.pi, math.pi, samples, endpoint=False)
+    if L["poly"] > 0:
+        n = L["poly"]
+        pos = (th + math.pi) / (2 * math.pi) * n
+        i0 = np.floor(pos).astype(int)
+        a0, ang = 2 * math.pi / n, (pos - i0) * (2 * math.pi / n)
+        v0, v1 = L["verts"][i0 % n], L["verts"][(i0 + 1) % n]
+        r = v0 * v1 * math.sin(a0) / np.maximum(v1 * np.sin(a0 - ang) + v0 * np.sin(ang), 1e-6)
+    else:
+        j = np.arange(6)
+        r = 0.8 * (1 + (L["harm"] * np.cos(j * th[:, None] + L["phase"])).sum(1))
+    return 0.5 * (r ** 2).mean() * 2 * math.pi
+
+
+def _draw_sweep(r3, H, W, n_tex, mask_fill):
+    """A sweep layer (module docstring): large, dark, low-contrast, fast. All draws from r3."""
+    n_mask = len(mask_fill)
+    L = {"tex": r3.randint(n_tex)}
+    zoom = math.exp(r3.uniform(math.log(0.25), math.log(0.6)))  # magnified texture: low frequencies
+    L["place"] = _rot(r3.uniform(-math.pi, math.pi)) * zoom
+    L["tc"] = np.array([r3.uniform(0.4, 0.6) * TEX_W, r3.uniform(0.4, 0.6) * TEX_H])
+    L["pc"] = np.array([r3.uniform(0.25, 0.75) * W, r3.uniform(0.2, 0.8) * H])
+    L["shape"] = 1 if r3.rand() < 0.5 else 2
+    L["mask"] = r3.randint(n_mask)
+    L["harm"] = r3.uniform(-1, 1, 6) * np.array([0, 0.25, 0.2, 0.12, 0.08, 0.05])
+    L["phase"] = r3.uniform(0, 2 * math.pi, 6)
+    L["poly"] = r3.randint(0, 2) * r3.randint(4, 10)
+    L["verts"] = r3.uniform(0.55, 1.0, 12)
+    # Object coords m = S R (p - pc) / rad, S = diag(1/sx, 1/sy) with sx * sy = 1: an elongated
+    # body at any angle, its area unchanged by the stretch.
+    asp = math.exp(r3.uniform(-0.7, 0.7))
+    L["rot"] = np.diag([1 / math.sqrt(asp), math.sqrt(asp)]) @ _rot(r3.uniform(-math.pi, math.pi))
+    area_unit = 4 * float(mask_fill[L["mask"]]) if L["shape"] == 1 else _shape_area(L)
+    target = r3.uniform(0.4, 0.8) * H * W  # before the frame's edges cut it
+    L["rad"] = math.sqrt(target / max(area_unit, 0.05))
+    ang, mag = r3.uniform(-math.pi, math.pi), r3.uniform(100.0, 280.0)
+    rot, sc = r3.uniform(-1, 1) * 0.05, math.exp(r3.uniform(-1, 1) * 0.06)
+    shear = r3.uniform(-1, 1) * 0.02
+    L["A"] = _rot(rot) @ np.array([[sc, shear], [0, sc]])
+    L["c"] = L["pc"].copy()
+    L["t"] = mag * np.array([math.cos(ang), math.sin(ang)])
+    damp = min(r3.uniform(0, 1) * 8.0, 0.2 * min(H, W) / 3)
+    L["d"] = r3.uniform(-1, 1, (2, 4, 4)) * damp
+    # Dark, low contrast: colour = (mean + (1 - pull) (texture - mean)) * gain * tint.
+    tint = 1 + r3.uniform(-0.12, 0.12, 3) if r3.rand() < 0.5 else np.ones(3)
+    L["dark"] = np.concatenate([[r3.uniform(0.4, 0.8)], r3.uniform(0.1, 0.45) * tint])
+    return L
+
+
+def _draw_pair(seed, H, W, n_tex, n_mask, sweep_frac=0.0, mask_fill=None):
     r = np.random.RandomState(seed % (2 ** 32))
     # Parameters added later (motion blur, the longest motions) come from a second stream, so
     # the first stream's draws, and the held-out pairs' layouts, stay as they were.
@@ -152,6 +218,18 @@ def _draw_pair(seed, H, W, n_tex, n_mask):
         blur=r.uniform(0.3, 1.6) if r.rand() < 0.3 else 0.0, noise=r.uniform(0, 0.02, 2) * (r.rand() < 0.7),
         # Motion blur: the shutter is open for this fraction of the frame interval (per frame).
         exposure=r2.uniform(0.1, 0.7, 2) * (r2.rand() < (0.5 if regime == "large" else 0.25)))
+    photo["sweep"] = -1  # index of the sweep layer, -1: none
+    if sweep_frac > 0 and regime == "large":
+        r3 = np.random.RandomState((seed * 104729 + 71) % (2 ** 32))
+        if r3.rand() < sweep_frac:
+            layers.append(_draw_sweep(r3, H, W, n_tex, mask_fill if mask_fill is not None else np.full(n_mask, 0.5)))
+            photo["sweep"] = len(layers) - 1
+            photo["exposure"] = r3.uniform(0.4, 1.0, 2)  # long exposures: the sweep layer always streaks
+            if r3.rand() < 0.5:  # a still camera: the background moves 0-10 px
+                bg, a = layers[0], r3.uniform(-math.pi, math.pi)
+                bg["t"] = r3.uniform(0, 10) * np.array([math.cos(a), math.sin(a)])
+                bg["A"] = _rot(r3.uniform(-1, 1) * 0.003) * math.exp(r3.uniform(-1, 1) * 0.004)
+                bg["d"] = r3.uniform(-1, 1, (2, 4, 4)) * r3.uniform(0, 1.0)
     return regime, layers, photo
 
 
@@ -159,13 +237,14 @@ def _stack(layers, key, B, L, fill):
     out = np.zeros((B, L) + np.shape(fill), np.float64) + fill
     for b, ls in enumerate(layers):
         for k, l in enumerate(ls):
-            out[b, k] = l[key]
+            out[b, k] = l.get(key, fill)
     return out
 
 
-def make_batch(bank, seeds, height, width, photometric=True):
+def make_batch(bank, seeds, height, width, photometric=True, sweep_frac=0.0):
     dev, B, H, W = bank.device, len(seeds), height, width
-    pairs = [_draw_pair(int(s), H, W, bank.textures.shape[0], bank.masks.shape[0]) for s in seeds]
+    pairs = [_draw_pair(int(s), H, W, bank.textures.shape[0], bank.masks.shape[0], sweep_frac,
+                        getattr(bank, "mask_fill", None)) for s in seeds]
     Lmax = max(len(p[1]) for p in pairs)
     layers = [p[1] for p in pairs]
     present = torch.tensor([[k < len(ls) for k in range(Lmax)] for ls in layers], device=dev)
@@ -179,6 +258,9 @@ def make_batch(bank, seeds, height, width, photometric=True):
     poly, verts = _stack(layers, "poly", B, Lmax, 0).astype(int), T(_stack(layers, "verts", B, Lmax, np.ones(12)))
     tex_idx = torch.as_tensor(_stack(layers, "tex", B, Lmax, 0).astype(np.int64), device=dev)
     mask_idx = torch.as_tensor(_stack(layers, "mask", B, Lmax, 0).astype(np.int64), device=dev)
+    sweep_np = np.array([[pp[2]["sweep"] == k for k in range(Lmax)] for pp in pairs])  # [B,Lmax]
+    sweep = torch.as_tensor(sweep_np, device=dev)
+    dark = T(_stack(layers, "dark", B, Lmax, np.array([0.0, 1.0, 1.0, 1.0])))
 
     ys, xs = torch.meshgrid(torch.arange(H, device=dev, dtype=torch.float32),
                             torch.arange(W, device=dev, dtype=torch.float32), indexing="ij")
@@ -210,6 +292,10 @@ def make_batch(bank, seeds, height, width, photometric=True):
         g = (u + 0.5) / torch.tensor([TEX_W, TEX_H], device=dev) * 2 - 1
         col = F.grid_sample(bank.textures[tex_idx[:, k]].float() / 255.0, g, mode="bilinear",
                             padding_mode="reflection", align_corners=False)
+        if sweep_np[:, k].any():  # sweep layers: contrast pulled toward the texture's mean, then darkened
+            mean = bank.textures[tex_idx[:, k]].float().mean((2, 3), keepdim=True) / 255.0
+            dk = dark[:, k, :, None, None]
+            col = torch.where(sweep[:, k, None, None, None], (mean + (col - mean) * (1 - dk[:, :1])) * dk[:, 1:], col)
         m = affine(rot[:, k], rel) / rad[:, k, None, None, None]  # object coords, unit radius
         alpha = torch.ones(B, 1, H, W, device=dev)
         sel_mask = torch.as_tensor(shape[:, k] == 1, device=dev)
@@ -254,11 +340,21 @@ def make_batch(bank, seeds, height, width, photometric=True):
         top1 = torch.where(vis, k, top1)
         layer_flow = motion(k, p) - p
         flow = torch.where(vis[..., None], layer_flow, flow)
-        img1 = _composite(img1, col, al, layer_flow, exposure[:, 0])
+        taps = 15
+        if sweep_np[:, k].any() and photometric:  # streaks of up to ~280 px: a tap every ~6 px
+            sel = sweep[:, k]
+            streak = (exposure.amax(1)[sel] * layer_flow[sel].norm(dim=-1).amax((1, 2))).max().item()
+            taps = int(min(48, max(15, math.ceil(streak / 6))))
+        img1 = _composite_split(sweep_np[:, k], taps, img1, col, al, layer_flow, exposure[:, 0])
         q_src = inverse_motion(k, p)
         col, al = render(k, q_src)
         top2 = torch.where(al[:, 0] > 0.5, k, top2)
-        img2 = _composite(img2, col, al, p - q_src, exposure[:, 1])
+        img2 = _composite_split(sweep_np[:, k], taps, img2, col, al, p - q_src, exposure[:, 1])
+    sweep_top = torch.tensor([pp[2]["sweep"] for pp in pairs], device=dev)[:, None, None]
+    on_sweep = (top1 == sweep_top) & (sweep_top >= 0)
+    cover = on_sweep.float().mean((1, 2))
+    sweep_motion = (flow.norm(dim=-1) * on_sweep).sum((1, 2)) / on_sweep.sum((1, 2)).clamp_min(1)
+    bg_motion = (flow.norm(dim=-1) * (top1 == 0)).sum((1, 2)) / (top1 == 0).sum((1, 2)).clamp_min(1)
     q = p + flow
     inside = (q[..., 0] > -0.5) & (q[..., 0] < W - 0.5) & (q[..., 1] > -0.5) & (q[..., 1] < H - 0.5)
     qi = q.round().long()
@@ -269,15 +365,33 @@ def make_batch(bank, seeds, height, width, photometric=True):
     if photometric:
         img1, img2 = _photometric(img1, img2, [pp[2] for pp in pairs], dev)
     return dict(img1=img1, img2=img2, flow=flow.permute(0, 3, 1, 2).contiguous(),
-                occ=occ[:, None].float(), regime=[pp[0] for pp in pairs])
+                occ=occ[:, None].float(), regime=[pp[0] for pp in pairs],
+                sweep=[pp[2]["sweep"] >= 0 for pp in pairs], sweep_cover=cover.tolist(),
+                sweep_motion=sweep_motion.tolist(), bg_motion=bg_motion.tolist())
 
 
-def _composite(img, col, al, layer_flow, exposure, taps=15):
+def _composite_split(sel, taps, img, col, al, layer_flow, exposure):
+    """_composite with `taps` taps for the pairs in `sel` (numpy bool [B]: their sweep layer) and
+    the usual 15 for the others, so a batch's other pairs render as they do without sweep layers."""
+    if taps == 15 or not sel.any():
+        return _composite(img, col, al, layer_flow, exposure)
+    if sel.all():
+        return _composite(img, col, al, layer_flow, exposure, taps)
+    i1 = torch.as_tensor(np.flatnonzero(sel), device=img.device)
+    i0 = torch.as_tensor(np.flatnonzero(~sel), device=img.device)
+    out = torch.empty_like(img)
+    out[i1] = _composite(img[i1], col[i1], al[i1], layer_flow[i1], exposure[i1], taps)
+    # the others take the blurred path whenever the whole batch would (the same arithmetic)
+    out[i0] = _composite(img[i0], col[i0], al[i0], layer_flow[i0], exposure[i0], blur=float(exposure.max()) > 0)
+    return out
+
+
+def _composite(img, col, al, layer_flow, exposure, taps=15, blur=None):
     """img over-composited with one layer (col, al), motion-blurred along the layer's own flow:
     the layer is averaged (premultiplied) over positions p - tau * flow(p), tau spread evenly over
     [-exposure/2, exposure/2] of the frame interval. The ground truth stays the flow between the
     exposures' centres, as Sintel's does."""
-    if float(exposure.max()) <= 0:
+    if not (float(exposure.max()) > 0 if blur is None else blur):
         return img * (1 - al) + col * al
     B, _, H, W = img.shape
     x = torch.cat([col * al, al], 1)
@@ -373,16 +487,27 @@ def main():
     ap.add_argument("--size", default="436x1024", help="HxW")
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--pairs", action="store_true", help="also write fovea-flow pair folders")
+    ap.add_argument("--sweep-frac", type=float, default=0.0,
+                    help="fraction of large-motion pairs with a sweep layer (module docstring); 0: none")
+    ap.add_argument("--sweep-only", action="store_true",
+                    help="keep only pairs with a sweep layer: --count of them, seeds scanned upwards from --seed")
     a = ap.parse_args()
     H, W = map(int, a.size.split("x"))
     os.makedirs(a.out, exist_ok=True)
     bank = TextureBank(a.carry)
+    seeds = list(range(a.seed, a.seed + a.count))
+    if a.sweep_only:
+        seeds, s = [], a.seed
+        while len(seeds) < a.count:
+            if _draw_pair(s, H, W, bank.textures.shape[0], bank.masks.shape[0], a.sweep_frac, bank.mask_fill)[2]["sweep"] >= 0:
+                seeds.append(s)
+            s += 1
     import time
     t0 = time.time()
-    b = make_batch(bank, list(range(a.seed, a.seed + a.count)), H, W)
+    b = make_batch(bank, seeds, H, W, sweep_frac=a.sweep_frac)
     print(f"{a.count} pairs {H}x{W} in {time.time() - t0:.2f} s (CPU)")
     # exactness check without photometric noise: warp frame 2 back by the GT flow
-    bc = make_batch(bank, list(range(a.seed, a.seed + a.count)), H, W, photometric=False)
+    bc = make_batch(bank, seeds, H, W, photometric=False, sweep_frac=a.sweep_frac)
     from network import warp
     back = warp(bc["img2"], bc["flow"])
     noc = (1 - bc["occ"])
@@ -395,9 +520,11 @@ def main():
         occ = np.repeat((b["occ"][i, 0].numpy() * 255).astype(np.uint8)[..., None], 3, 2)
         grid = np.concatenate([np.concatenate([i1, i2], 1), np.concatenate([flow_to_rgb(fl), occ], 1)], 0)
         mag = np.sqrt((fl ** 2).sum(0))
-        name = f"pair_{a.seed + i}_{b['regime'][i]}"
+        name = f"pair_{seeds[i]}_{b['regime'][i]}" + ("_sweep" if b["sweep"][i] else "")
         Image.fromarray(grid).save(os.path.join(a.out, name + ".png"))
-        print(f"{name}: mean |flow| {mag.mean():.1f} px, max {mag.max():.1f} px, occluded {b['occ'][i].mean().item() * 100:.1f}%")
+        print(f"{name}: mean |flow| {mag.mean():.1f} px, max {mag.max():.1f} px, occluded {b['occ'][i].mean().item() * 100:.1f}%"
+              + (f", sweep layer covers {100 * b['sweep_cover'][i]:.0f}% moving {b['sweep_motion'][i]:.0f} px, background mean |flow| {b['bg_motion'][i]:.1f} px"
+                 if b["sweep"][i] else ""))
         if a.pairs:
             d = os.path.join(a.out, name)
             os.makedirs(d, exist_ok=True)

@@ -16,6 +16,12 @@ Loss: EPE of the output upsampled (bilinear, half-pixel) to full crop resolution
 per-level EPEs (ground truth average-pooled to the level, in full-resolution pixels) weighted
 0.05, 0.1, 0.2, 0.4 from 1/32 to 1/4. `--robust` switches to (|d| + 0.01)^0.4 (PWC-Net's
 fine-tuning loss), for a last phase.
+
+`--sweep-frac F` (session 7) adds synth.py's sweep layers (large, dark, motion-blurred, 100-280 px)
+to that fraction of the large-motion training pairs; 0, the default, is the stream as before. With
+F > 0 each validation also reports the EPE on 16 pairs that all have one (seeds from 970,000,000;
+never used for training nor for the 960,000,000 held-out sweep set); best.pt stays chosen on the
+96 ordinary pairs.
 """
 import argparse
 import math
@@ -113,6 +119,8 @@ def main():
                     help="a run's new start: weights from this checkpoint where the shapes match, the "
                          "coarsest old decoder's first conv widened with zeros for its new flow input "
                          "(FOVEA_FLOW_COARSEST=6 from a 5-level checkpoint); ignored once RUN/last.pt exists")
+    ap.add_argument("--sweep-frac", type=float, default=0.0,
+                    help="fraction of large-motion pairs with a sweep layer (synth.py); 0: none")
     ap.add_argument("--amp", choices=["bf16", "none"], default="bf16")
     ap.add_argument("--textures", type=int, default=0, help="use at most N textures (smoke runs)")
     ap.add_argument("--threads", type=int, default=0)
@@ -163,18 +171,34 @@ def main():
         log(f"# FlowNet: {params} parameters, {macs / 1e9:.3f} GMAC conv + {corr / 1e6:.1f} M correlation at 448x1024")
     log(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
         f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
-        f"total steps {a.total_steps} (phase from {a.phase_start}), lr {a.lr}, robust {a.robust}, qat {a.qat}")
+        f"total steps {a.total_steps} (phase from {a.phase_start}), lr {a.lr}, robust {a.robust}, qat {a.qat}"
+        + (f", sweep frac {a.sweep_frac}, seed {a.seed}" if a.sweep_frac else ""))
 
     val_seeds = list(range(900_000_000, 900_000_000 + a.val_count))
     val = []
     with torch.no_grad():
         for i in range(0, len(val_seeds), 8):
             val.append(make_batch(bank, val_seeds[i:i + 8], H, W))
+    val_sweep = []
+    if a.sweep_frac > 0:
+        from synth import _draw_pair
+        sw, s_ = [], 970_000_000
+        while len(sw) < 16:
+            if _draw_pair(s_, H, W, bank.textures.shape[0], bank.masks.shape[0], 1.0, bank.mask_fill)[2]["sweep"] >= 0:
+                sw.append(s_)
+            s_ += 1
+        with torch.no_grad():
+            for i in range(0, len(sw), 8):
+                val_sweep.append(make_batch(bank, sw[i:i + 8], H, W, sweep_frac=1.0))
 
     def validate():
         net.eval()
-        tot = {"all": [], "small": [], "large": [], "zero": []}
+        tot = {"all": [], "small": [], "large": [], "zero": [], "sweep": [], "sweep_zero": []}
         with torch.no_grad():
+            for b in val_sweep:
+                out, _ = net(pack_pair(b["img1"], b["img2"]))
+                tot["sweep"] += epe_map(resize(out.float(), H, W), b["flow"]).mean((1, 2)).tolist()
+                tot["sweep_zero"] += b["flow"].norm(dim=1).mean((1, 2)).tolist()
             for b in val:
                 out, _ = net(pack_pair(b["img1"], b["img2"]))
                 e = epe_map(resize(out.float(), H, W), b["flow"]).mean((1, 2))
@@ -186,9 +210,13 @@ def main():
         net.train()
         return {k: sum(v) / max(1, len(v)) for k, v in tot.items()}
 
+    def sweep_txt(v):
+        return f"; sweep {v['sweep']:.3f} (zero flow {v['sweep_zero']:.3f})" if val_sweep else ""
+
     autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.amp == "bf16" and dev.type == "cuda")
     net.train()
-    stream = BatchStream(a.carry, dev, a.textures or None, H, W, a.batch, a.seed, step, a.workers, bank=bank)
+    stream = BatchStream(a.carry, dev, a.textures or None, H, W, a.batch, a.seed, step, a.workers, bank=bank,
+                         sweep_frac=a.sweep_frac)
     t_ckpt = time.time()
     t_log, n_log, loss_sum, epe_sum = time.time(), 0, 0.0, 0.0
     synth_mark = 0.0
@@ -221,7 +249,7 @@ def main():
             improved = v["all"] < best
             best = min(best, v["all"])
             log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} "
-                f"(zero flow {v['zero']:.3f}){' best' if improved else ''}")
+                f"(zero flow {v['zero']:.3f}){' best' if improved else ''}{sweep_txt(v)}")
             if improved:
                 save(os.path.join(a.run, "best.pt"), {**weights(net), "step": step, "val": v})
         if time.time() - t_ckpt > a.ckpt_minutes * 60:
@@ -233,7 +261,7 @@ def main():
         best = v["all"]
         save(os.path.join(a.run, "best.pt"), {**weights(net), "step": step, "val": v})
     save(last, {**weights(net), "opt": opt.state_dict(), "step": step, "best": best})
-    log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} (zero flow {v['zero']:.3f})")
+    log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} (zero flow {v['zero']:.3f}){sweep_txt(v)}")
     log(f"# stopped at step {step}: {done_reason}; {(time.time() - t_start) / 60:.1f} min; best val EPE {best:.3f}")
 
 
