@@ -23,6 +23,8 @@ MakeResult make_learned_flow(const std::string& name, const std::string& model, 
   options.name = name;
   options.threads = threads;
   options.refine = refine;
+  // The table's "2t ms" column means two threads, also when the machine is busy.
+  options.adaptive_threads = false;
   auto flow = vision::LearnedOpticalFlow::load(model, options);
   if (!flow.is_ok()) return flow.status();
   return std::unique_ptr<vision::OpticalFlow>(std::move(*flow));

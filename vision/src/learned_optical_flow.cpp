@@ -147,6 +147,7 @@ struct LearnedOpticalFlow::State {
     auto context = InferenceContext::create(options.budget_bytes, threads, options.int8_kernels);
     if (!context.is_ok()) return context.status();
     made.own_context = std::move(*context);
+    made.own_context->set_adaptive_threads(options.adaptive_threads);
     auto compiled = CompiledModel::create(*made.own_context, model);
     if (!compiled.is_ok()) return compiled.status();
     made.compiled = std::move(*compiled);
@@ -295,7 +296,10 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
       cv::resize(quarter, state.half_flow, half, 0, 0, cv::INTER_LINEAR);
       scale_flow(state.half_flow, sx * float(half.width) / float(frame_size.width),
                  sy * float(half.height) / float(frame_size.height));
-      state.patch_search->set_parallel_for(on_pool(context.threadpool()));
+      // On the pool only when the network's run was: adaptive threading may have found its
+      // workers without cores.
+      state.patch_search->set_parallel_for(
+          on_pool((*engine)->compiled->last_run_used_pool() ? context.threadpool() : nullptr));
       const Status refined = state.patch_search->refine(state.half1, state.half2, state.half_flow,
                                                         &state.half_confidence);
       if (!refined.is_ok()) return refined.with_context(name());

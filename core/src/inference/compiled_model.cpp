@@ -432,13 +432,18 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     std::memcpy(arena + plan_.offsets[static_cast<size_t>(graph.inputs[i])], inputs[i].data(),
                 inputs[i].size());
   const bool timed = !layer_seconds_.empty();
+  const bool adaptive = context_.threadpool() != nullptr && context_.adaptive_threads();
+  const bool pooled = context_.threadpool() != nullptr && (!adaptive || parallelism_.use_pool());
+  pthreadpool_t pool = pooled ? context_.threadpool() : nullptr;
+  last_run_used_pool_ = pooled;
+  const auto run_started = std::chrono::steady_clock::now();
   for (auto& layer : layers_) {
     std::lock_guard layer_lock(layer->mutex);
     layer->pinned = true;
     std::chrono::steady_clock::time_point start;
     if (timed) start = std::chrono::steady_clock::now();
     Status status = ready_layer_locked(*layer, /*bind=*/true);
-    if (status.is_ok()) status = kernels_[layer->position]->run(context_.threadpool());
+    if (status.is_ok()) status = kernels_[layer->position]->run(pool);
     if (timed)
       layer_seconds_[layer->position] =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -446,6 +451,10 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     layer->needed = false;
     FOVEA_RETURN_IF_ERROR(status);
   }
+  if (adaptive)
+    parallelism_.record(pooled, std::chrono::duration<double, std::milli>(
+                                    std::chrono::steady_clock::now() - run_started)
+                                    .count());
   for (size_t i = 0; i < outputs.size(); ++i)
     std::memcpy(outputs[i].data(), arena + plan_.offsets[static_cast<size_t>(graph.outputs[i])],
                 outputs[i].size());

@@ -18,6 +18,7 @@
 #include "fovea/core/arena_planner.h"
 #include "fovea/core/memory_budget.h"
 #include "fovea/core/model.h"
+#include "fovea/core/parallelism_chooser.h"
 
 namespace fovea {
 
@@ -72,6 +73,13 @@ class InferenceContext {
   // spinning workers take cores from it (1-2 ms a pair for the flow's refinement, docs/flow.md).
   void yield_workers();
 
+  // Adaptive threading (parallelism_chooser.h): each model's runs drop to the caller's thread
+  // while the pool's workers do not get cores (another process or the host's threads hold
+  // them) and go back to the pool when they do. Off by default, so that a figure measured "at N
+  // threads" is one; products that share the machine turn it on (LearnedOpticalFlow does).
+  void set_adaptive_threads(bool enabled) noexcept { adaptive_threads_ = enabled; }
+  bool adaptive_threads() const noexcept { return adaptive_threads_.load(); }
+
  private:
   friend class CompiledModel;
   InferenceContext(std::int64_t budget_bytes, int threads, Int8Kernels int8_kernels);
@@ -84,6 +92,7 @@ class InferenceContext {
   pthreadpool_t threadpool_ = nullptr;
   int threads_ = 1;
   Int8Kernels int8_kernels_ = Int8Kernels::kXnnpack;
+  std::atomic<bool> adaptive_threads_{false};
 
   mutable std::mutex models_mutex_;
   std::condition_variable models_changed_;
@@ -136,6 +145,12 @@ class CompiledModel final {
   // Their accounted bytes (packed weights and kernel buffers), summed over every re-make.
   std::int64_t bytes_repacked() const noexcept { return bytes_repacked_.load(); }
 
+  // Whether the latest run used the context's thread pool: always with more than one thread,
+  // unless adaptive threading sent it to the caller's thread alone. Work that follows a run on
+  // the same pool (LearnedOpticalFlow's refinement) follows the same choice.
+  bool last_run_used_pool() const noexcept { return last_run_used_pool_.load(); }
+  const ParallelismChooser& parallelism() const noexcept { return parallelism_; }
+
   // Graph node indices in the order run() executes them: the layers' positions.
   std::span<const int> execution_order() const noexcept { return order_; }
   // Profiling: while `seconds` is set (one slot per layer, execution_order()'s size), every
@@ -168,6 +183,8 @@ class CompiledModel final {
   std::atomic<std::int64_t> layers_repacked_{0};
   std::atomic<std::int64_t> bytes_repacked_{0};
   std::span<double> layer_seconds_;  // set_layer_seconds(); guarded by mutex_
+  ParallelismChooser parallelism_;   // guarded by mutex_
+  std::atomic<bool> last_run_used_pool_{false};
 };
 
 }  // namespace fovea

@@ -81,6 +81,10 @@ class LearnedOpticalFlow final : public OpticalFlow {
     std::int64_t budget_bytes = std::int64_t{512} << 20;
     Int8Kernels int8_kernels = Int8Kernels::kFovea;        // for its own context
     FlowRefinement refine = FlowRefinement::kPatchSearch;  // fovea's flow as it ships
+    // Its own context's adaptive threading (InferenceContext::set_adaptive_threads): on, so a
+    // busy machine costs a run alone, not a stalled pool. Benchmarks that report N-thread
+    // times turn it off.
+    bool adaptive_threads = true;
   };
 
   // Loads the .fvm at `path` and checks the contract above. A missing file is kNotFound, a
