@@ -11,6 +11,7 @@ const char* const kDemoUsage = R"(usage: fovea-demo [options]
 With a display, opens a window: the lego light field (baked by models/lightfield) with an orbit
 camera (drag to orbit, scroll to zoom) and a panel with the renderer, frame times and the GPU
 memory gauge. Without one, renders an orbit to PNG frames plus report.json and exits.
+--scene flow plays a video instead and shows each frame's optical flow beside it.
 
 options:
   --window | --headless  force a mode (default: window when DISPLAY or WAYLAND_DISPLAY is set)
@@ -20,8 +21,13 @@ options:
   --platform NAME        headless GL platform: auto, egl-surfaceless or egl-device
   --screenshot PATH      window: save the last frame, panel included, as a PNG
   --gpu-budget-mb N      the budget the memory gauge measures against (default 256)
-  --scene NAME           lightfield (default when the asset loads) or builtin (lit meshes)
+  --scene NAME           lightfield (default when the asset loads), builtin (lit meshes) or
+                         flow (a video and its optical flow, computed on the CPU)
   --asset PATH           a .fvlf light field to show instead of the lego one
+  --video PATH           flow: the video (default: opencv-doc's vtest.avi); it loops
+  --flow-model PATH      flow: an INT8 flow .fvm (default: models/flow/flow_int8.fvm)
+  --flow-method NAME     flow: fovea (the INT8 network with patch search, default) or dis
+                         (OpenCV DIS fast); the window's panel switches between them
 )";
 
 Result<DemoOptions> parse_demo_options(int argc, char** argv) {
@@ -63,10 +69,18 @@ Result<DemoOptions> parse_demo_options(int argc, char** argv) {
       options.platform = value;
     } else if (arg == "--scene") {
       options.scene = value;
-      if (options.scene != "lightfield" && options.scene != "builtin")
-        return invalid("--scene takes lightfield or builtin");
+      if (options.scene != "lightfield" && options.scene != "builtin" && options.scene != "flow")
+        return invalid("--scene takes lightfield, builtin or flow");
     } else if (arg == "--asset") {
       options.asset = value;
+    } else if (arg == "--video") {
+      options.video = value;
+    } else if (arg == "--flow-model") {
+      options.flow_model = value;
+    } else if (arg == "--flow-method") {
+      options.flow_method = value;
+      if (options.flow_method != "fovea" && options.flow_method != "dis")
+        return invalid("--flow-method takes fovea or dis");
     } else if (arg == "--screenshot") {
       options.screenshot = value;
     } else if (arg == "--gpu-budget-mb") {

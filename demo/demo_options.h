@@ -15,8 +15,11 @@ struct DemoOptions {
   std::string platform = "auto";  // headless: auto, egl-surfaceless or egl-device
   std::string screenshot;         // window: save the last frame, panel included, as PNG
   double gpu_budget_mb = 256.0;
-  std::string scene = "auto";  // auto (lego light field if it loads), lightfield or builtin
+  std::string scene = "auto";  // auto (lego light field if it loads), lightfield, builtin or flow
   std::string asset;           // a .fvlf file instead of models/lightfield/assets/lego.fvlf
+  std::string video;           // flow: a video instead of opencv-doc's vtest.avi
+  std::string flow_model;      // flow: an INT8 flow .fvm instead of models/flow/flow_int8.fvm
+  std::string flow_method = "fovea";  // flow: fovea (the INT8 network) or dis (OpenCV DIS fast)
   bool help = false;
 };
 

@@ -9,6 +9,13 @@ namespace fovea::demo {
 
 Result<DemoScene> DemoScene::create(render::GpuMemoryLedger& ledger, const DemoOptions& options) {
   DemoScene scene;
+  if (options.scene == "flow") {
+    auto flow = FlowScene::create(ledger, options);
+    if (!flow) return flow.status();
+    scene.description_ = flow->description();
+    scene.flow_.emplace(std::move(*flow));
+    return scene;
+  }
   if (options.scene != "builtin") {
     const std::string path =
         options.asset.empty()
@@ -50,6 +57,10 @@ render::OrbitCamera DemoScene::initial_camera() const {
 }
 
 void DemoScene::draw(const render::OrbitCamera& camera, float aspect) const {
+  if (flow_) {
+    flow_->draw();
+    return;
+  }
   if (builtin_) {
     builtin_->draw(camera, aspect);
     return;

@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "demo_scene.h"
 #include "fovea/core/timing_stats.h"
@@ -80,9 +81,35 @@ void orbit_with_mouse(render::OrbitCamera& camera, bool& auto_orbit) {
     camera.distance = std::clamp(camera.distance * (1.0f - 0.1f * io.MouseWheel), 2.0f, 20.0f);
 }
 
-void draw_panel(const render::GlPlatform& platform, const DemoScene& scene,
-                const FrameHistory& history, double budget_bytes, render::OrbitCamera& camera,
-                bool& auto_orbit) {
+void flow_section(FlowScene& flow) {
+  section("Optical flow");
+  ImGui::TextWrapped("%s", flow.description().c_str());
+  int method = flow.method() == FlowMethod::kFovea ? 0 : 1;
+  ImGui::RadioButton("fovea INT8", &method, 0);
+  ImGui::SameLine();
+  ImGui::RadioButton("OpenCV DIS fast", &method, 1);
+  flow.set_method(method == 0 ? FlowMethod::kFovea : FlowMethod::kDis);
+  const TimingSummary ms = summarize(flow.flow_ms());
+  ImGui::Text("%s", flow.method_name().c_str());
+  ImGui::Text("flow median %.2f ms   p95 %.2f ms   (%zu frames)", ms.median, ms.p95,
+              flow.flow_ms().size());
+  const auto& history = flow.flow_ms();
+  const size_t shown = std::min<size_t>(history.size(), kHistory);
+  std::vector<float> recent(history.end() - static_cast<std::ptrdiff_t>(shown), history.end());
+  ImGui::PlotLines("##flow_ms", recent.data(), static_cast<int>(recent.size()), 0, nullptr, 0.0f,
+                   static_cast<float>(std::max(10.0, ms.max * 1.2)),
+                   ImVec2(ImGui::GetContentRegionAvail().x, 50));
+  int view = flow.view == FlowView::kSideBySide ? 0 : 1;
+  ImGui::RadioButton("Side by side", &view, 0);
+  ImGui::SameLine();
+  ImGui::RadioButton("Overlay", &view, 1);
+  flow.view = view == 0 ? FlowView::kSideBySide : FlowView::kOverlay;
+  if (flow.view == FlowView::kOverlay) ImGui::SliderFloat("Flow", &flow.overlay_blend, 0.0f, 1.0f);
+  ImGui::Text("Colours: Middlebury wheel, full saturation at %.1f px", flow.color_radius());
+}
+
+void draw_panel(const render::GlPlatform& platform, DemoScene& scene, const FrameHistory& history,
+                double budget_bytes, render::OrbitCamera& camera, bool& auto_orbit) {
   ImGui::SetNextWindowPos(ImVec2(12, 12), ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowSize(ImVec2(400, 0), ImGuiCond_FirstUseEver);
   ImGui::Begin("fovea");
@@ -119,6 +146,11 @@ void draw_panel(const render::GlPlatform& platform, const DemoScene& scene,
   }
   ImGui::TextDisabled("Counts GL resources; models join it later.");
 
+  if (FlowScene* flow = scene.flow()) {
+    flow_section(*flow);
+    ImGui::End();
+    return;
+  }
   section("Scene");
   ImGui::TextWrapped("%s", scene.description().c_str());
   ImGui::Text("%d triangles", scene.triangle_count());
@@ -163,7 +195,12 @@ Status run_window_demo(const DemoOptions& options) {
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    orbit_with_mouse(camera, auto_orbit);
+    // Dear ImGui's GLES backend leaves GL_INVALID_ENUM behind (desktop-only state queries); the
+    // scene checks its own uploads, so it starts from a clean error flag.
+    while (glGetError() != GL_NO_ERROR) {
+    }
+    FOVEA_RETURN_IF_ERROR(scene->advance());
+    if (!scene->flow()) orbit_with_mouse(camera, auto_orbit);
     draw_panel(platform, *scene, history, budget_bytes, camera, auto_orbit);
     ImGui::Render();
 

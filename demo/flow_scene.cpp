@@ -1,0 +1,204 @@
+#include "flow_scene.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <utility>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "fovea/render/flow_texture.h"
+#include "fovea/vision/dis_optical_flow.h"
+#include "fovea/vision/flow_color.h"
+#include "fovea/vision/learned_optical_flow.h"
+
+namespace fovea::demo {
+namespace {
+
+constexpr const char* kDefaultVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+// Two threads: the budget the flow issue measures against, and what a laptop spares a plugin.
+constexpr int kFlowThreads = 2;
+// The colours' radius follows the flow's largest motion slowly, so one fast frame does not
+// wash out the next ones; it never drops below a pixel, so sensor noise stays pale.
+constexpr float kRadiusSmoothing = 0.1f;
+constexpr float kMinRadius = 1.0f;
+
+// 8-bit BGR -> RGBA8 rows bottom to top, the order glTexImage2D reads.
+void to_rgba_bottom_up(const cv::Mat& bgr, std::vector<std::uint8_t>& out) {
+  out.resize(static_cast<size_t>(bgr.cols) * bgr.rows * 4);
+  cv::Mat rgba(bgr.rows, bgr.cols, CV_8UC4, out.data());
+  cv::cvtColor(bgr, rgba, cv::COLOR_BGR2RGBA);
+  cv::flip(rgba, rgba, 0);
+}
+
+}  // namespace
+
+struct FlowScene::Methods {
+  std::unique_ptr<vision::LearnedOpticalFlow> fovea;
+  vision::DisOpticalFlow dis{vision::DisPreset::kFast};
+  bool fovea_warm = false, dis_warm = false;
+};
+
+FlowScene::FlowScene(FlowScene&& other) noexcept {
+  *this = std::move(other);
+}
+
+FlowScene& FlowScene::operator=(FlowScene&& other) noexcept {
+  if (this == &other) return *this;
+  if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
+  methods_ = std::move(other.methods_);
+  method_ = other.method_;
+  timed_method_ = other.timed_method_;
+  view = other.view;
+  overlay_blend = other.overlay_blend;
+  video_ = std::move(other.video_);
+  previous_ = std::move(other.previous_);
+  program_ = std::move(other.program_);
+  frame_texture_ = std::move(other.frame_texture_);
+  flow_texture_ = std::move(other.flow_texture_);
+  vertex_array_ = std::exchange(other.vertex_array_, 0);
+  frame_rgba_ = std::move(other.frame_rgba_);
+  flow_ms_ = std::move(other.flow_ms_);
+  color_radius_ = other.color_radius_;
+  frame_width_ = other.frame_width_;
+  frame_height_ = other.frame_height_;
+  description_ = std::move(other.description_);
+  return *this;
+}
+
+FlowScene::~FlowScene() {
+  if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
+}
+
+Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoOptions& options) {
+  FlowScene scene;
+  const std::string video_path = options.video.empty() ? kDefaultVideo : options.video;
+  auto video = vision::VideoFrameSource::open(video_path);
+  if (!video)
+    return video.status().with_context(
+        options.video.empty() ? "the flow scene's default video (install opencv-doc, or pass "
+                                "--video)"
+                              : "--video");
+  scene.video_.emplace(std::move(*video));
+  auto first = scene.video_->next(true);
+  if (!first) return first.status().with_context("reading the first frame of " + video_path);
+  scene.previous_ = std::move(*first);
+  scene.frame_width_ = scene.previous_.cols;
+  scene.frame_height_ = scene.previous_.rows;
+  FOVEA_RETURN_IF_ERROR(
+      vision::validate_flow_frames(scene.previous_, scene.previous_, 32).with_context(video_path));
+
+  const std::string model_path =
+      options.flow_model.empty()
+          ? (std::filesystem::path(FOVEA_SOURCE_DIR) / "models/flow/flow_int8.fvm").string()
+          : options.flow_model;
+  vision::LearnedOpticalFlow::Options flow_options;
+  flow_options.name = "fovea_int8";
+  flow_options.threads = kFlowThreads;
+  auto fovea = vision::LearnedOpticalFlow::load(model_path, flow_options);
+  if (!fovea) return fovea.status();
+  scene.methods_ = std::make_unique<Methods>();
+  scene.methods_->fovea = std::move(*fovea);
+  scene.methods_->fovea->set_threads(kFlowThreads);
+  scene.methods_->dis.set_threads(kFlowThreads);
+  scene.method_ = scene.timed_method_ =
+      options.flow_method == "dis" ? FlowMethod::kDis : FlowMethod::kFovea;
+
+  auto program = render::ShaderProgram::from_embedded("fullscreen.vert", "flow_view.frag");
+  if (!program) return program.status();
+  scene.program_ = std::move(*program);
+  to_rgba_bottom_up(scene.previous_, scene.frame_rgba_);
+  auto frame_texture =
+      render::Texture2D::create_rgba8(ledger, scene.frame_width_, scene.frame_height_,
+                                      scene.frame_rgba_, render::TextureFilter::kLinear);
+  if (!frame_texture) return frame_texture.status();
+  scene.frame_texture_ = std::move(*frame_texture);
+  // White is no motion in the Middlebury colours: the flow panel starts white.
+  const std::vector<std::uint8_t> white(scene.frame_rgba_.size(), 255);
+  auto flow_texture =
+      render::upload_flow_texture(ledger, scene.frame_width_, scene.frame_height_, white);
+  if (!flow_texture) return flow_texture.status();
+  scene.flow_texture_ = std::move(*flow_texture);
+  glGenVertexArrays(1, &scene.vertex_array_);
+  scene.description_ = "optical flow of " + std::filesystem::path(video_path).filename().string() +
+                       " (" + std::to_string(scene.frame_width_) + "x" +
+                       std::to_string(scene.frame_height_) + "), " + std::to_string(kFlowThreads) +
+                       " CPU threads";
+  return scene;
+}
+
+std::string FlowScene::method_name() const {
+  return method_ == FlowMethod::kFovea ? "fovea INT8 (network + patch search)" : "OpenCV DIS fast";
+}
+
+Status FlowScene::advance() {
+  auto frame = video_->next(true);
+  if (!frame) return frame.status().with_context("reading the next video frame");
+  if (frame->size() != previous_.size() || frame->type() != previous_.type())
+    return Status(ErrorCode::kCorruptData, "the video changed its frame size or type mid-stream");
+
+  if (method_ != timed_method_) {  // the figures describe one method at a time
+    flow_ms_.clear();
+    timed_method_ = method_;
+  }
+  vision::OpticalFlow& method = method_ == FlowMethod::kFovea
+                                    ? static_cast<vision::OpticalFlow&>(*methods_->fovea)
+                                    : static_cast<vision::OpticalFlow&>(methods_->dis);
+  bool& warm = method_ == FlowMethod::kFovea ? methods_->fovea_warm : methods_->dis_warm;
+  const auto started = std::chrono::steady_clock::now();
+  auto field = method.compute(previous_, *frame);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (!field) return field.status();
+  // The first call sets up the method (threads, packed weights): not what a frame costs.
+  if (warm) flow_ms_.push_back(ms);
+  warm = true;
+
+  const float largest = vision::max_flow_radius(field->flow);
+  color_radius_ =
+      color_radius_ == 0.0f
+          ? std::max(kMinRadius, largest)
+          : std::max(kMinRadius, color_radius_ + kRadiusSmoothing * (largest - color_radius_));
+  auto colors = vision::flow_to_rgba8(field->flow, {.max_radius = color_radius_});
+  if (!colors) return colors.status();
+  FOVEA_RETURN_IF_ERROR(render::update_flow_texture(flow_texture_, colors->pixels));
+  // The flow lives on the first frame's pixels: that frame is the one shown beside it. Any RGBA8
+  // texture of the frame's size takes the same upload.
+  to_rgba_bottom_up(previous_, frame_rgba_);
+  FOVEA_RETURN_IF_ERROR(render::update_flow_texture(frame_texture_, frame_rgba_));
+  previous_ = std::move(*frame);
+  return Status::ok();
+}
+
+void FlowScene::draw() const {
+  GLint viewport[4];
+  glGetIntegerv(GL_VIEWPORT, viewport);
+  glClearColor(0.0f, 0.0f, 0.0f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT);
+  // Letterbox: the largest rectangle of the picture's aspect inside the viewport, centred.
+  const double picture_aspect = (view == FlowView::kSideBySide ? 2.0 : 1.0) * frame_width_ /
+                                static_cast<double>(frame_height_);
+  int width = viewport[2], height = static_cast<int>(std::lround(viewport[2] / picture_aspect));
+  if (height > viewport[3]) {
+    height = viewport[3];
+    width = static_cast<int>(std::lround(viewport[3] * picture_aspect));
+  }
+  glViewport(viewport[0] + (viewport[2] - width) / 2, viewport[1] + (viewport[3] - height) / 2,
+             width, height);
+  glDisable(GL_DEPTH_TEST);
+  program_.use();
+  frame_texture_.bind(0);
+  flow_texture_.bind(1);
+  program_.set("u_frame", 0);
+  program_.set("u_flow", 1);
+  program_.set("u_mode", view == FlowView::kSideBySide ? 0 : 1);
+  program_.set("u_blend", overlay_blend);
+  glBindVertexArray(vertex_array_);
+  glDrawArrays(GL_TRIANGLES, 0, 3);
+  glBindVertexArray(0);
+  glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);
+}
+
+}  // namespace fovea::demo
