@@ -245,7 +245,11 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
   const cv::Size frame_size = frame1.size();
   FlowField field;
   try {
-    detail::ScopedOpenCvThreads opencv_threads(threads());
+    // OpenCV's threads (resizing, packing) share the cores the pool's workers could not get:
+    // while adaptive threading runs the network alone, they run on one thread too.
+    const CompiledModel& compiled = *(*engine)->compiled;
+    const bool contended = compiled.parallelism().contended() && !compiled.last_run_used_pool();
+    detail::ScopedOpenCvThreads opencv_threads(contended ? 1 : threads());
     const cv::Mat& gray1 = detail::continuous_gray(frame1, state.gray1);
     const cv::Mat& gray2 = detail::continuous_gray(frame2, state.gray2);
     const bool resize = frame_size != model_size;
