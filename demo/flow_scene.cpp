@@ -20,6 +20,8 @@ namespace {
 constexpr const char* kDefaultVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
 // Two threads: the budget the flow issue measures against, and what a laptop spares a plugin.
 constexpr int kFlowThreads = 2;
+// The core's cap for the flow network: its peak at 768x576 is ~10 MB (docs/flow.md).
+constexpr std::int64_t kCoreBudgetBytes = std::int64_t{64} << 20;
 // The colours' radius follows the flow's largest motion slowly, so one fast frame does not
 // wash out the next ones; it never drops below a pixel, so sensor noise stays pale.
 constexpr float kRadiusSmoothing = 0.1f;
@@ -48,6 +50,8 @@ FlowScene::FlowScene(FlowScene&& other) noexcept {
 FlowScene& FlowScene::operator=(FlowScene&& other) noexcept {
   if (this == &other) return *this;
   if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
+  methods_.reset();  // its models live in context_
+  context_ = std::move(other.context_);
   methods_ = std::move(other.methods_);
   method_ = other.method_;
   timed_method_ = other.timed_method_;
@@ -69,6 +73,7 @@ FlowScene& FlowScene::operator=(FlowScene&& other) noexcept {
 }
 
 FlowScene::~FlowScene() {
+  methods_.reset();  // before context_, which holds its model
   if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
 }
 
@@ -94,9 +99,15 @@ Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoO
       options.flow_model.empty()
           ? (std::filesystem::path(FOVEA_SOURCE_DIR) / "models/flow/flow_int8.fvm").string()
           : options.flow_model;
+  auto context = InferenceContext::create(kCoreBudgetBytes, kFlowThreads);
+  if (!context) return context.status();
+  scene.context_ = std::move(*context);
+  // Inside someone else's frame loop the other cores are often taken: runs go alone then.
+  scene.context_->set_adaptive_threads(true);
   vision::LearnedOpticalFlow::Options flow_options;
   flow_options.name = "fovea_int8";
   flow_options.threads = kFlowThreads;
+  flow_options.context = scene.context_.get();
   auto fovea = vision::LearnedOpticalFlow::load(model_path, flow_options);
   if (!fovea) return fovea.status();
   scene.methods_ = std::make_unique<Methods>();
@@ -127,6 +138,10 @@ Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoO
                        std::to_string(scene.frame_height_) + "), " + std::to_string(kFlowThreads) +
                        " CPU threads";
   return scene;
+}
+
+bool FlowScene::runs_alone_now() const {
+  return method_ == FlowMethod::kFovea && !methods_->fovea->last_run_used_pool();
 }
 
 std::string FlowScene::method_name() const {

@@ -11,6 +11,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "demo_options.h"
+#include "fovea/core/compiled_model.h"
 #include "fovea/core/timing_stats.h"
 #include "fovea/render/gl_resources.h"
 #include "fovea/render/shader_program.h"
@@ -51,11 +52,16 @@ class FlowScene {
   // method's warm-up call excluded), and the flow radius the colours are scaled to.
   const std::vector<double>& flow_ms() const { return flow_ms_; }
   float color_radius() const noexcept { return color_radius_; }
+  // The inference core the demo hosts, as an engine would: its byte budget (every byte the flow
+  // network uses goes through it) and whether runs went to the caller's thread alone.
+  const MemoryBudget& core_budget() const { return context_->budget(); }
+  bool runs_alone_now() const;
 
  private:
   FlowScene() = default;
 
   struct Methods;
+  std::unique_ptr<InferenceContext> context_;  // outlives methods_, which hold models in it
   std::unique_ptr<Methods> methods_;
   FlowMethod method_ = FlowMethod::kFovea;
   FlowMethod timed_method_ = FlowMethod::kFovea;

@@ -118,6 +118,8 @@ Status run_headless_demo(const DemoOptions& options) {
     json.key("timed_frames").value(static_cast<std::int64_t>(flow->flow_ms().size()));
     json.key("ms_median").value(flow_ms.median).key("ms_p95").value(flow_ms.p95);
     json.key("ms_measures").value("OpticalFlow::compute on the CPU, the first call excluded");
+    json.key("core_budget_bytes").value(flow->core_budget().cap_bytes());
+    json.key("core_peak_bytes").value(flow->core_budget().peak_bytes());
     json.end_object();
   } else {
     json.key("triangles").value(scene->triangle_count());

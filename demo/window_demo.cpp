@@ -106,6 +106,23 @@ void flow_section(FlowScene& flow) {
   flow.view = view == 0 ? FlowView::kSideBySide : FlowView::kOverlay;
   if (flow.view == FlowView::kOverlay) ImGui::SliderFloat("Flow", &flow.overlay_blend, 0.0f, 1.0f);
   ImGui::Text("Colours: Middlebury wheel, full saturation at %.1f px", flow.color_radius());
+
+  section("Inference core");
+  const MemoryBudget& budget = flow.core_budget();
+  const double cap = static_cast<double>(budget.cap_bytes());
+  char overlay[96];
+  std::snprintf(overlay, sizeof overlay, "%.1f MB of %.0f MB (peak %.1f MB)",
+                static_cast<double>(budget.current_bytes()) / 1048576.0, cap / 1048576.0,
+                static_cast<double>(budget.peak_bytes()) / 1048576.0);
+  ImGui::ProgressBar(static_cast<float>(static_cast<double>(budget.current_bytes()) / cap),
+                     ImVec2(-1, 0), overlay);
+  for (int kind = 0; kind < kMemoryCategoryCount; ++kind) {
+    const auto category = static_cast<MemoryCategory>(kind);
+    ImGui::Text("  %-18s %8.2f MB", memory_category_name(category),
+                static_cast<double>(budget.current_bytes(category)) / 1048576.0);
+  }
+  ImGui::Text("Threads: %s",
+              flow.runs_alone_now() ? "runs alone (the pool's workers lack cores)" : "pool of 2");
 }
 
 void draw_panel(const render::GlPlatform& platform, DemoScene& scene, const FrameHistory& history,
@@ -144,7 +161,8 @@ void draw_panel(const render::GlPlatform& platform, DemoScene& scene, const Fram
     ImGui::Text("  %-14s %8.2f MB", render::gpu_resource_kind_name(k),
                 static_cast<double>(ledger.current_bytes(k)) / 1048576.0);
   }
-  ImGui::TextDisabled("Counts GL resources; models join it later.");
+  ImGui::TextDisabled(scene.flow() ? "Counts GL resources; the models' bytes are below."
+                                   : "Counts GL resources; models join it later.");
 
   if (FlowScene* flow = scene.flow()) {
     flow_section(*flow);

@@ -19,8 +19,10 @@ string(JSON method GET "${json}" flow method)
 string(JSON timed GET "${json}" flow timed_frames)
 string(JSON median GET "${json}" flow ms_median)
 string(JSON frame_width GET "${json}" flow frame_width)
+string(JSON core_cap GET "${json}" flow core_budget_bytes)
+string(JSON core_peak GET "${json}" flow core_peak_bytes)
 if(NOT method MATCHES "fovea INT8" OR NOT timed EQUAL 3 OR NOT median GREATER 0
-   OR NOT frame_width EQUAL 768)
+   OR NOT frame_width EQUAL 768 OR NOT core_peak GREATER 0 OR core_peak GREATER core_cap)
   message(FATAL_ERROR "report.json's flow block is wrong: ${json}")
 endif()
 # The video moves on: consecutive pictures differ.

@@ -111,6 +111,7 @@ struct LearnedOpticalFlow::State {
   std::shared_ptr<const Model> model;
   Options options;
   int width = 0, height = 0;  // the network's input
+  bool last_run_pooled = false;
   std::vector<Engine> engines;
 
   // Reused between calls: same-size frames reallocate none of them.
@@ -230,6 +231,9 @@ LearnedOpticalFlow::~LearnedOpticalFlow() = default;
 std::string LearnedOpticalFlow::name() const {
   return state_->options.name;
 }
+bool LearnedOpticalFlow::last_run_used_pool() const noexcept {
+  return state_->last_run_pooled;
+}
 int LearnedOpticalFlow::model_width() const noexcept {
   return state_->width;
 }
@@ -281,6 +285,7 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
     const std::span<std::uint8_t> outputs[] = {
         {reinterpret_cast<std::uint8_t*>(state.output.data()), state.output.size() * 4}};
     const Status ran = (*engine)->compiled->run(inputs, outputs);
+    state.last_run_pooled = (*engine)->compiled->last_run_used_pool();
     InferenceContext& context =
         state.options.context != nullptr ? *state.options.context : *(*engine)->own_context;
     // What follows runs on OpenCV's threads, with the patch search's steps on the pool between.

@@ -103,6 +103,10 @@ class LearnedOpticalFlow final : public OpticalFlow {
   std::string name() const override;
   int min_side() const noexcept override { return 32; }
   // The network's input size.
+  // Whether the latest compute() ran the network on the inference pool; false when adaptive
+  // threading (Options::adaptive_threads) found the pool's workers without cores and ran it on
+  // the caller's thread, or with one thread.
+  bool last_run_used_pool() const noexcept;
   int model_width() const noexcept;
   int model_height() const noexcept;
 
