@@ -8,6 +8,8 @@
 
 #include <pthreadpool.h>
 
+#include <cstdint>
+
 #include "flow_isa.h"
 #include "fovea/core/reference_kernels.h"
 
@@ -15,5 +17,9 @@ namespace fovea::inference::flow {
 
 void warp_f32(const float* x, reference::Nhwc shape, const float* flow, float* y,
               pthreadpool_t pool, Isa isa = Isa::kBest);
+
+// INT8: reference::warp_qs8 exactly (flow_warp_qs8.cpp); the output keeps x's quantization.
+void warp_qs8(const std::int8_t* x, reference::Nhwc shape, const float* flow,
+              std::int32_t zero_point, std::int8_t* y, pthreadpool_t pool, Isa isa = Isa::kBest);
 
 }  // namespace fovea::inference::flow

@@ -43,8 +43,8 @@ class NodeKernel {
 std::pair<int, int> int8_clamp(const OpAttributes& attributes, float scale, int zero_point);
 
 // The fastest kernel this build has for `node`: XNNPACK where it has the op and type, fovea's
-// vectorised flow kernels for FP32 Correlation and Warp (flow_nodes.h) and INT8 Correlation
-// (int8_correlation_node.h), plain C++ (the reference kernels, FP32) otherwise.
+// vectorised flow kernels for FP32 Correlation and Warp, INT8 Warp (flow_nodes.h) and INT8
+// Correlation (int8_correlation_node.h), plain C++ (the reference kernels, FP32) otherwise.
 Result<std::unique_ptr<NodeKernel>> make_node_kernel(const ModelGraph& graph,
                                                      const GraphNode& node);
 

@@ -34,16 +34,22 @@ bool has_int8_kernel(OpType op) {
     case OpType::kConcat:
     case OpType::kReshape:
     case OpType::kCorrelation:
+    case OpType::kWarp:  // the map INT8, the flow FP32
       return true;
     default:
       return false;
   }
 }
 
+// Inputs an INT8 node still takes in FP32: Warp's flow (positions, not features).
+bool takes_float_input(OpType op, size_t input) {
+  return op == OpType::kWarp && input == 1;
+}
+
 // Ops whose INT8 output reuses the input's quantization: they move values, not change them.
 bool passes_quantization_through(OpType op) {
   return op == OpType::kMaxPool2d || op == OpType::kResizeBilinear || op == OpType::kReshape ||
-         op == OpType::kClamp;
+         op == OpType::kClamp || op == OpType::kWarp;
 }
 
 void fake_quantize(std::span<float> values, const Quantization& q) {
@@ -443,8 +449,9 @@ Result<Model> quantize_model(const Model& float_model,
         inputs.push_back(*requantized);
       }
     } else {
-      for (int t : node.inputs) {
-        auto q = get_int8(t);
+      for (size_t i = 0; i < node.inputs.size(); ++i) {
+        auto q =
+            takes_float_input(node.op, i) ? get_float(node.inputs[i]) : get_int8(node.inputs[i]);
         if (!q) return q.status();
         inputs.push_back(*q);
       }
@@ -488,11 +495,14 @@ Result<Model> quantize_model(const Model& float_model,
       for (size_t n = 0; n < graph.nodes.size(); ++n) {
         if (!quantize_node[n]) continue;
         quantize_tensor[static_cast<size_t>(graph.nodes[n].outputs[0])] = true;
-        for (int t : graph.nodes[n].inputs)
-          if (t >= 0 && graph.tensors[static_cast<size_t>(t)].constant < 0)
+        for (size_t i = 0; i < graph.nodes[n].inputs.size(); ++i) {
+          const int t = graph.nodes[n].inputs[i];
+          if (t < 0 || takes_float_input(graph.nodes[n].op, i)) continue;
+          if (graph.tensors[static_cast<size_t>(t)].constant < 0)
             quantize_tensor[static_cast<size_t>(t)] = true;
-          else if (t >= 0)
+          else
             weights[graph.tensors[static_cast<size_t>(t)].constant] = true;
+        }
       }
       const ConstantDecoder fake_decode = [&](int index, std::span<std::uint8_t> out) {
         auto found = fake_weights.find(index);

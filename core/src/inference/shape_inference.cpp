@@ -267,13 +267,15 @@ Result<TensorInfo> infer_output(const ModelGraph& graph, const GraphNode& node) 
       FOVEA_RETURN_IF_ERROR(in.arity(2));
       FOVEA_RETURN_IF_ERROR(in.rank(0, 4));
       FOVEA_RETURN_IF_ERROR(in.rank(1, 4));
-      FOVEA_RETURN_IF_ERROR(in.type(0, DataType::kFloat32));
+      // The map FP32, or INT8 (flow::warp_qs8, the output on the map's grid); the flow FP32.
+      const DataType type = in.input(0).type;
+      if (type != DataType::kInt8) FOVEA_RETURN_IF_ERROR(in.type(0, DataType::kFloat32));
       FOVEA_RETURN_IF_ERROR(in.type(1, DataType::kFloat32));
       const Shape& x = in.input(0).shape;
       const Shape& flow = in.input(1).shape;
       if (flow[0] != x[0] || flow[1] != x[1] || flow[2] != x[2] || flow[3] != 2)
         return node_error(node, "flow " + flow.to_string() + " does not fit " + x.to_string());
-      return same_as_input(DataType::kFloat32);
+      return same_as_input(type);
     }
     case OpType::kScatterToGrid: {
       FOVEA_RETURN_IF_ERROR(in.arity(2));
