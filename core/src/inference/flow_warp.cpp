@@ -7,6 +7,7 @@
 
 #include "avx512_intrinsics.h"
 #include "row_parallel.h"
+#include "warp_taps_avx512.h"
 
 #include <algorithm>
 #include <cmath>
@@ -103,68 +104,22 @@ FOVEA_AVX512_FMA void pixel_avx512(const float* const* p, const float* w, bool a
 }
 
 // 16 pixels of a row at a time: their taps' rows, columns, weights and whether they lie inside
-// are worked out in zmm registers, then each pixel's channels are blended.
+// are worked out in zmm registers (warp_taps_avx512.h), then each pixel's channels are blended.
 FOVEA_AVX512_FMA void row_avx512(const Task& t, std::int64_t row) {
   const reference::Nhwc& s = t.s;
   const std::int64_t n = row / s.h, h = row % s.h;
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  // Offsets beyond +-(size + 1) leave every tap outside; clamping first keeps the int32
-  // conversion defined (NaN lands on the low bound: max returns its second operand then).
-  const __m512 x_lo = _mm512_set1_ps(-static_cast<float>(s.w + 2));
-  const __m512 x_hi = _mm512_set1_ps(static_cast<float>(s.w + 2));
-  const __m512 y_lo = _mm512_set1_ps(-static_cast<float>(s.h + 2));
-  const __m512 y_hi = _mm512_set1_ps(static_cast<float>(s.h + 2));
-  const __m512i width = _mm512_set1_epi32(static_cast<int>(s.w));
-  const __m512i height = _mm512_set1_epi32(static_cast<int>(s.h));
-  const __m512i one = _mm512_set1_epi32(1);
-  const __m512 ones = _mm512_set1_ps(1.0f);
   const float* image = t.x + n * s.h * s.w * s.c;
-  alignas(64) std::int32_t xs[16], ys[16];
-  alignas(64) float weights[4][16];
+  WarpTaps16 taps;
   for (std::int64_t w0 = 0; w0 < s.w; w0 += 16) {
-    const int count = static_cast<int>(std::min<std::int64_t>(16, s.w - w0));
-    const __mmask16 live = __mmask16((1u << count) - 1u);
-    const float* f = t.flow + (row * s.w + w0) * 2;
-    const __m512 lo =
-        _mm512_maskz_loadu_ps(__mmask16(count >= 8 ? 0xffff : (1u << (2 * count)) - 1u), f);
-    const __m512 hi =
-        _mm512_maskz_loadu_ps(count > 8 ? __mmask16((1u << (2 * (count - 8))) - 1u) : 0, f + 16);
-    const __m512 u = _mm512_permutex2var_ps(lo, even, hi);
-    const __m512 v = _mm512_permutex2var_ps(lo, odd, hi);
-    const __m512 fu = _mm512_roundscale_ps(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __m512 fv = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __m512 ax = _mm512_sub_ps(u, fu), ay = _mm512_sub_ps(v, fv);
-    const __m512i x0 =
-        _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(w0)), lanes),
-                         _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(fu, x_lo), x_hi)));
-    const __m512i y0 =
-        _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(h)),
-                         _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(fv, y_lo), y_hi)));
-    const __m512i x1 = _mm512_add_epi32(x0, one), y1 = _mm512_add_epi32(y0, one);
-    // Unsigned compares: a negative coordinate is a huge unsigned one, so one test per side.
-    const __mmask16 in_x0 = _mm512_cmplt_epu32_mask(x0, width);
-    const __mmask16 in_x1 = _mm512_cmplt_epu32_mask(x1, width);
-    const __mmask16 in_y0 = _mm512_cmplt_epu32_mask(y0, height);
-    const __mmask16 in_y1 = _mm512_cmplt_epu32_mask(y1, height);
-    const __mmask16 inside[4] = {__mmask16(in_y0 & in_x0), __mmask16(in_y0 & in_x1),
-                                 __mmask16(in_y1 & in_x0), __mmask16(in_y1 & in_x1)};
-    const __m512 wx0 = _mm512_sub_ps(ones, ax), wy0 = _mm512_sub_ps(ones, ay);
-    _mm512_store_ps(weights[0], _mm512_mul_ps(wx0, wy0));
-    _mm512_store_ps(weights[1], _mm512_mul_ps(ax, wy0));
-    _mm512_store_ps(weights[2], _mm512_mul_ps(wx0, ay));
-    _mm512_store_ps(weights[3], _mm512_mul_ps(ax, ay));
-    _mm512_store_si512(xs, x0);
-    _mm512_store_si512(ys, y0);
-    const unsigned all = inside[0] & inside[1] & inside[2] & inside[3] & live;
-    for (int i = 0; i < count; ++i) {
+    warp_taps16(t.flow + (row * s.w + w0) * 2, w0, h, s, taps);
+    for (int i = 0; i < taps.count; ++i) {
       const float* p[4];
-      const float w[4] = {weights[0][i], weights[1][i], weights[2][i], weights[3][i]};
-      const std::int64_t x = xs[i], y = ys[i];
-      const bool all_inside = (all >> i) & 1u;
+      const float w[4] = {taps.weights[0][i], taps.weights[1][i], taps.weights[2][i],
+                          taps.weights[3][i]};
+      const std::int64_t x = taps.xs[i], y = taps.ys[i];
+      const bool all_inside = (taps.all >> i) & 1u;
       for (int k = 0; k < 4; ++k)
-        p[k] = (inside[k] >> i) & 1u ? image + ((y + k / 2) * s.w + x + k % 2) * s.c : nullptr;
+        p[k] = (taps.inside[k] >> i) & 1u ? image + ((y + k / 2) * s.w + x + k % 2) * s.c : nullptr;
       pixel_avx512(p, w, all_inside, s.c, t.y + (row * s.w + w0 + i) * s.c);
     }
   }

@@ -12,6 +12,7 @@
 #include "avx512_intrinsics.h"
 #include "flow_warp.h"
 #include "row_parallel.h"
+#include "warp_taps_avx512.h"
 
 namespace fovea::inference::flow {
 namespace {
@@ -55,58 +56,79 @@ inline std::int8_t to_int8(float v, float z) {
   return static_cast<std::int8_t>(std::clamp(std::nearbyint(v) + z, -128.0f, 127.0f));
 }
 
-void row(const Task& t, std::int64_t row_index) {
+// One pixel from its taps (null: outside, skipped) and weights, as the reference sums them.
+void pixel_portable(const std::int8_t* const* tap, const float* weight, std::int32_t z,
+                    std::int64_t channels, std::int8_t* out) {
+  const float zf = static_cast<float>(z);
+  for (std::int64_t c = 0; c < channels; ++c) {
+    float v = 0.0f;
+    for (int i = 0; i < 4; ++i)
+      if (tap[i] != nullptr) v = v + weight[i] * (float(tap[i][c]) - zf);
+    out[c] = to_int8(v, zf);
+  }
+}
+
+void row_portable(const Task& t, std::int64_t row_index) {
   const reference::Nhwc& s = t.s;
   const std::int64_t n = row_index / s.h, h = row_index % s.h;
-  const float z = static_cast<float>(t.z);
   for (std::int64_t w = 0; w < s.w; ++w) {
     const float* f = t.flow + (row_index * s.w + w) * 2;
     const float fx = std::floor(f[0]), fy = std::floor(f[1]);
     const float ax = f[0] - fx, ay = f[1] - fy;
-    const float weight[4] = {(1.0f - ay) * (1.0f - ax), (1.0f - ay) * ax, ay * (1.0f - ax),
-                             ay * ax};
+    const float weight[4] = {(1.0f - ax) * (1.0f - ay), ax * (1.0f - ay), (1.0f - ax) * ay,
+                             ax * ay};
     const std::int8_t* tap[4];
-    bool all_inside = true;
     for (int i = 0; i < 4; ++i) {
       // In double: a far-off or non-finite flow must land outside, not wrap in an integer.
       const double yy = double(h) + double(fy) + i / 2, xx = double(w) + double(fx) + i % 2;
       const bool inside = yy >= 0 && yy < double(s.h) && xx >= 0 && xx < double(s.w);
       tap[i] =
           inside ? t.x + ((n * s.h + std::int64_t(yy)) * s.w + std::int64_t(xx)) * s.c : nullptr;
-      all_inside = all_inside && inside;
     }
-    std::int8_t* out = t.y + (row_index * s.w + w) * s.c;
-    if (all_inside && t.avx512) {
-      four_taps_avx512(tap, weight, t.z, s.c, out);
-      continue;
-    }
-    if (all_inside) {
-      const std::int8_t *p0 = tap[0], *p1 = tap[1], *p2 = tap[2], *p3 = tap[3];
-      for (std::int64_t c = 0; c < s.c; ++c) {
-        float v = weight[0] * (float(p0[c]) - z);
-        v = v + weight[1] * (float(p1[c]) - z);
-        v = v + weight[2] * (float(p2[c]) - z);
-        v = v + weight[3] * (float(p3[c]) - z);
-        out[c] = to_int8(v, z);
-      }
-      continue;
-    }
-    for (std::int64_t c = 0; c < s.c; ++c) {
-      float v = 0.0f;
-      for (int i = 0; i < 4; ++i) {
-        const float d = tap[i] != nullptr ? float(tap[i][c]) - z : 0.0f;
-        v = i == 0 ? weight[0] * d : v + weight[i] * d;
-      }
-      out[c] = to_int8(v, z);
+    pixel_portable(tap, weight, t.z, s.c, t.y + (row_index * s.w + w) * s.c);
+  }
+}
+
+// 16 pixels' taps at once (warp_taps_avx512.h), then each pixel's channels.
+FOVEA_AVX512_BW void row_avx512(const Task& t, std::int64_t row_index) {
+  const reference::Nhwc& s = t.s;
+  const std::int64_t n = row_index / s.h, h = row_index % s.h;
+  const std::int8_t* image = t.x + n * s.h * s.w * s.c;
+  WarpTaps16 taps;
+  for (std::int64_t w0 = 0; w0 < s.w; w0 += 16) {
+    warp_taps16(t.flow + (row_index * s.w + w0) * 2, w0, h, s, taps);
+    for (int i = 0; i < taps.count; ++i) {
+      const std::int8_t* tap[4];
+      const float weight[4] = {taps.weights[0][i], taps.weights[1][i], taps.weights[2][i],
+                               taps.weights[3][i]};
+      const std::int64_t x = taps.xs[i], y = taps.ys[i];
+      for (int k = 0; k < 4; ++k)
+        tap[k] =
+            (taps.inside[k] >> i) & 1u ? image + ((y + k / 2) * s.w + x + k % 2) * s.c : nullptr;
+      std::int8_t* out = t.y + (row_index * s.w + w0 + i) * s.c;
+      if ((taps.all >> i) & 1u)
+        four_taps_avx512(tap, weight, t.z, s.c, out);
+      else
+        pixel_portable(tap, weight, t.z, s.c, out);
     }
   }
+}
+
+void row(const Task& t, std::int64_t row_index) {
+  if (t.avx512)
+    row_avx512(t, row_index);
+  else
+    row_portable(t, row_index);
 }
 
 }  // namespace
 
 void warp_qs8(const std::int8_t* x, reference::Nhwc shape, const float* flow,
               std::int32_t zero_point, std::int8_t* y, pthreadpool_t pool, Isa isa) {
-  const Task task{x, shape, flow, zero_point, y, use_avx512bw(isa)};
+  // The AVX-512 path works out tap positions in int32.
+  const bool small = shape.n * shape.h * shape.w * shape.c < (std::int64_t{1} << 31) &&
+                     shape.w < (1 << 30) && shape.h < (1 << 30);
+  const Task task{x, shape, flow, zero_point, y, use_avx512bw(isa) && small};
   for_each_row(pool, shape.n * shape.h, [&](std::int64_t r) { row(task, r); });
 }
 

@@ -98,19 +98,19 @@ void warp_qs8(const std::int8_t* x, Nhwc s, const float* flow, std::int32_t zero
         const float* f = flow + ((n * s.h + h) * s.w + w) * 2;
         const float fx = std::floor(f[0]), fy = std::floor(f[1]);
         const float ax = f[0] - fx, ay = f[1] - fy;
-        const float weight[4] = {(1.0f - ay) * (1.0f - ax), (1.0f - ay) * ax, ay * (1.0f - ax),
-                                 ay * ax};
+        const float weight[4] = {(1.0f - ax) * (1.0f - ay), ax * (1.0f - ay), (1.0f - ax) * ay,
+                                 ax * ay};
         std::int8_t* out = y + ((n * s.h + h) * s.w + w) * s.c;
         for (std::int64_t c = 0; c < s.c; ++c) {
           float v = 0.0f;
           for (int i = 0; i < 4; ++i) {
-            // Far-off or non-finite flow: every tap is outside.
+            // Far-off or non-finite flow: every tap is outside, and outside taps add nothing.
             const double yy = double(h) + double(fy) + i / 2, xx = double(w) + double(fx) + i % 2;
-            float d = 0.0f;
             if (yy >= 0 && yy < double(s.h) && xx >= 0 && xx < double(s.w))
-              d = float(x[((n * s.h + std::int64_t(yy)) * s.w + std::int64_t(xx)) * s.c + c] -
-                        zero_point);
-            v = i == 0 ? weight[0] * d : v + weight[i] * d;
+              v = v +
+                  weight[i] *
+                      (float(x[((n * s.h + std::int64_t(yy)) * s.w + std::int64_t(xx)) * s.c + c]) -
+                       float(zero_point));
           }
           out[c] = static_cast<std::int8_t>(
               std::clamp(std::nearbyint(v) + float(zero_point), -128.0f, 127.0f));

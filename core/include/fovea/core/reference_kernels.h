@@ -107,9 +107,10 @@ void correlation_qs8(const std::int8_t* a, const std::int8_t* b, Nhwc shape, int
 void warp_f32(const float* x, Nhwc x_shape, const float* flow, float* y);
 // INT8 Warp: the same sampling of an INT8 map (zero point z, the output keeps x's scale and
 // zero point), in float: with ax, ay the flow's fractions (flow - floor(flow)) and the taps'
-// weights w = ((1-ax)(1-ay), ax(1-ay), (1-ax)ay, ax*ay), v = ((w0 d0 + w1 d1) + w2 d2) + w3 d3,
-// d = q - z for a tap inside x and 0 outside (real zero), y = clamp(nearbyint(v) + z). The
-// weights sum to 1, so v stays within x's range: no requantization.
+// weights w = ((1-ax)(1-ay), ax(1-ay), (1-ax)ay, ax*ay), v = (((0 + w0 d0) + w1 d1) + w2 d2) +
+// w3 d3 over the taps inside x (outside is real zero: skipped; a non-finite flow has none),
+// d = q - z, y = clamp(nearbyint(v) + z). The weights sum to 1, so v stays within x's range:
+// no requantization.
 void warp_qs8(const std::int8_t* x, Nhwc x_shape, const float* flow, std::int32_t zero_point,
               std::int8_t* y);
 
