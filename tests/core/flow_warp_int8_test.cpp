@@ -70,6 +70,20 @@ TEST_CASE("INT8 Warp: the kernel equals the reference byte for byte") {
   }
 }
 
+TEST_CASE("INT8 Warp: a non-finite or far-off flow samples nothing: the zero point") {
+  const reference::Nhwc s{1, 3, 20, 17};
+  std::mt19937 random(35);
+  const auto x = random_bytes(random, s.elements());
+  std::vector<float> flow(static_cast<size_t>(s.h * s.w * 2));
+  for (size_t k = 0; k < flow.size(); ++k)
+    flow[k] = k % 3 == 0 ? NAN : k % 3 == 1 ? -INFINITY : 1e9f;
+  for (auto isa : {inference::flow::Isa::kBest, inference::flow::Isa::kPortable}) {
+    std::vector<std::int8_t> got(x.size(), 99);
+    inference::flow::warp_qs8(x.data(), s, flow.data(), -7, got.data(), nullptr, isa);
+    CHECK(std::all_of(got.begin(), got.end(), [](std::int8_t v) { return v == -7; }));
+  }
+}
+
 TEST_CASE("INT8 Warp: the reference is the float warp between dequantize and quantize") {
   std::mt19937 random(32);
   const reference::Nhwc s{1, 9, 13, 24};
