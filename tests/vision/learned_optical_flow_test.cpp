@@ -245,6 +245,28 @@ TEST_CASE("LearnedOpticalFlow gives the same flow at any thread count and on a s
   b.reset();
 }
 
+TEST_CASE("LearnedOpticalFlow's adaptive threading: the second run goes alone, the flow the same") {
+  const TinyPair pair = tiny_pair();
+  LearnedOpticalFlow::Options options = options_named("adaptive");
+  options.threads = 2;
+  auto adaptive = load_tiny(options);
+  options.adaptive_threads = false;
+  auto fixed = load_tiny(options);
+  auto want = fixed->compute(pair.frame1, pair.frame2);
+  REQUIRE(want.is_ok());
+  CHECK(fixed->last_run_used_pool());
+  for (int run = 0; run < 3; ++run) {
+    CAPTURE(run);
+    auto got = adaptive->compute(pair.frame1, pair.frame2);
+    REQUIRE_MESSAGE(got.is_ok(), got.status().to_string());
+    CHECK(cv::norm(got->flow, want->flow, cv::NORM_INF) < 1e-4);
+    // Run 1 warms up on the pool; run 2 measures running alone (parallelism_chooser.h).
+    if (run < 2) CHECK(adaptive->last_run_used_pool() == (run == 0));
+    REQUIRE(fixed->compute(pair.frame1, pair.frame2).is_ok());
+    CHECK(fixed->last_run_used_pool());
+  }
+}
+
 TEST_CASE("LearnedOpticalFlow refuses missing, damaged and wrong models with clear errors") {
   auto options = options_named("fovea_fp32");
 
