@@ -26,8 +26,10 @@ options:
   --asset PATH           a .fvlf light field to show instead of the lego one
   --video PATH           flow: the video (default: opencv-doc's vtest.avi); it loops
   --flow-model PATH      flow: an INT8 flow .fvm (default: models/flow/flow_int8.fvm)
-  --flow-method NAME     flow: fovea (the INT8 network with patch search, default) or dis
-                         (OpenCV DIS fast); the window's panel switches between them
+  --flow-method NAME     flow: fovea (the INT8 network with patch search, default), fast
+                         (the half-size INT8 network, patch search and variational
+                         refinement: about DIS fast's time) or dis (OpenCV DIS fast); the
+                         window's panel switches between them
 )";
 
 Result<DemoOptions> parse_demo_options(int argc, char** argv) {
@@ -79,8 +81,9 @@ Result<DemoOptions> parse_demo_options(int argc, char** argv) {
       options.flow_model = value;
     } else if (arg == "--flow-method") {
       options.flow_method = value;
-      if (options.flow_method != "fovea" && options.flow_method != "dis")
-        return invalid("--flow-method takes fovea or dis");
+      if (options.flow_method != "fovea" && options.flow_method != "fast" &&
+          options.flow_method != "dis")
+        return invalid("--flow-method takes fovea, fast or dis");
     } else if (arg == "--screenshot") {
       options.screenshot = value;
     } else if (arg == "--gpu-budget-mb") {

@@ -19,7 +19,7 @@ struct DemoOptions {
   std::string asset;           // a .fvlf file instead of models/lightfield/assets/lego.fvlf
   std::string video;           // flow: a video instead of opencv-doc's vtest.avi
   std::string flow_model;      // flow: an INT8 flow .fvm instead of models/flow/flow_int8.fvm
-  std::string flow_method = "fovea";  // flow: fovea (the INT8 network) or dis (OpenCV DIS fast)
+  std::string flow_method = "fovea";  // flow: fovea, fast (half-size network) or dis (DIS fast)
   bool help = false;
 };
 

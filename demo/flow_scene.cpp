@@ -38,9 +38,21 @@ void to_rgba_bottom_up(const cv::Mat& bgr, std::vector<std::uint8_t>& out) {
 }  // namespace
 
 struct FlowScene::Methods {
-  std::unique_ptr<vision::LearnedOpticalFlow> fovea;
+  std::unique_ptr<vision::LearnedOpticalFlow> fovea, fovea_fast;
   vision::DisOpticalFlow dis{vision::DisPreset::kFast};
-  bool fovea_warm = false, dis_warm = false;
+  bool warm[3] = {false, false, false};  // by FlowMethod
+
+  vision::OpticalFlow& of(FlowMethod method) {
+    switch (method) {
+      case FlowMethod::kFovea:
+        return *fovea;
+      case FlowMethod::kFoveaFast:
+        return *fovea_fast;
+      case FlowMethod::kDis:
+        break;
+    }
+    return dis;
+  }
 };
 
 FlowScene::FlowScene(FlowScene&& other) noexcept {
@@ -110,12 +122,21 @@ Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoO
   flow_options.context = scene.context_.get();
   auto fovea = vision::LearnedOpticalFlow::load(model_path, flow_options);
   if (!fovea) return fovea.status();
+  flow_options.name = "fovea_int8_fast";
+  flow_options.refine = vision::FlowRefinement::kPatchSearchVariational;
+  auto fovea_fast = vision::LearnedOpticalFlow::load(
+      (std::filesystem::path(FOVEA_SOURCE_DIR) / "models/flow/flow_int8_224x512.fvm").string(),
+      flow_options);
+  if (!fovea_fast) return fovea_fast.status();
   scene.methods_ = std::make_unique<Methods>();
   scene.methods_->fovea = std::move(*fovea);
+  scene.methods_->fovea_fast = std::move(*fovea_fast);
   scene.methods_->fovea->set_threads(kFlowThreads);
+  scene.methods_->fovea_fast->set_threads(kFlowThreads);
   scene.methods_->dis.set_threads(kFlowThreads);
-  scene.method_ = scene.timed_method_ =
-      options.flow_method == "dis" ? FlowMethod::kDis : FlowMethod::kFovea;
+  scene.method_ = scene.timed_method_ = options.flow_method == "dis"    ? FlowMethod::kDis
+                                        : options.flow_method == "fast" ? FlowMethod::kFoveaFast
+                                                                        : FlowMethod::kFovea;
 
   auto program = render::ShaderProgram::from_embedded("fullscreen.vert", "flow_view.frag");
   if (!program) return program.status();
@@ -141,11 +162,21 @@ Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoO
 }
 
 bool FlowScene::runs_alone_now() const {
-  return method_ == FlowMethod::kFovea && !methods_->fovea->last_run_used_pool();
+  if (method_ == FlowMethod::kDis) return false;
+  const auto& flow = method_ == FlowMethod::kFovea ? methods_->fovea : methods_->fovea_fast;
+  return !flow->last_run_used_pool();
 }
 
 std::string FlowScene::method_name() const {
-  return method_ == FlowMethod::kFovea ? "fovea INT8 (network + patch search)" : "OpenCV DIS fast";
+  switch (method_) {
+    case FlowMethod::kFovea:
+      return "fovea INT8 (network + patch search)";
+    case FlowMethod::kFoveaFast:
+      return "fovea INT8 fast (half-size network + patch search + variational)";
+    case FlowMethod::kDis:
+      break;
+  }
+  return "OpenCV DIS fast";
 }
 
 Status FlowScene::advance() {
@@ -158,10 +189,8 @@ Status FlowScene::advance() {
     flow_ms_.clear();
     timed_method_ = method_;
   }
-  vision::OpticalFlow& method = method_ == FlowMethod::kFovea
-                                    ? static_cast<vision::OpticalFlow&>(*methods_->fovea)
-                                    : static_cast<vision::OpticalFlow&>(methods_->dis);
-  bool& warm = method_ == FlowMethod::kFovea ? methods_->fovea_warm : methods_->dis_warm;
+  vision::OpticalFlow& method = methods_->of(method_);
+  bool& warm = methods_->warm[static_cast<int>(method_)];
   const auto started = std::chrono::steady_clock::now();
   auto field = method.compute(previous_, *frame);
   const double ms =

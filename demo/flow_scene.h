@@ -20,13 +20,15 @@
 
 namespace fovea::demo {
 
-enum class FlowMethod { kFovea, kDis };
+// kFoveaFast: the half-size INT8 network with the patch search and the variational refinement
+// (models/flow/flow_int8_224x512.fvm), about DIS fast's time.
+enum class FlowMethod { kFovea, kFoveaFast, kDis };
 enum class FlowView { kSideBySide, kOverlay };
 
 class FlowScene {
  public:
-  // Opens options.video (default: opencv-doc's vtest.avi) and options.flow_model (default:
-  // models/flow/flow_int8.fvm), reads the first frame and makes the textures.
+  // Opens options.video (default: opencv-doc's vtest.avi), options.flow_model (default:
+  // models/flow/flow_int8.fvm) and the fast model, reads the first frame and makes the textures.
   static Result<FlowScene> create(render::GpuMemoryLedger& ledger, const DemoOptions& options);
   FlowScene(FlowScene&&) noexcept;
   FlowScene& operator=(FlowScene&&) noexcept;

@@ -84,13 +84,15 @@ void orbit_with_mouse(render::OrbitCamera& camera, bool& auto_orbit) {
 void flow_section(FlowScene& flow) {
   section("Optical flow");
   ImGui::TextWrapped("%s", flow.description().c_str());
-  int method = flow.method() == FlowMethod::kFovea ? 0 : 1;
-  ImGui::RadioButton("fovea INT8", &method, 0);
+  int method = static_cast<int>(flow.method());
+  ImGui::RadioButton("fovea INT8", &method, static_cast<int>(FlowMethod::kFovea));
   ImGui::SameLine();
-  ImGui::RadioButton("OpenCV DIS fast", &method, 1);
-  flow.set_method(method == 0 ? FlowMethod::kFovea : FlowMethod::kDis);
+  ImGui::RadioButton("fovea fast", &method, static_cast<int>(FlowMethod::kFoveaFast));
+  ImGui::SameLine();
+  ImGui::RadioButton("DIS fast", &method, static_cast<int>(FlowMethod::kDis));
+  flow.set_method(static_cast<FlowMethod>(method));
   const TimingSummary ms = summarize(flow.flow_ms());
-  ImGui::Text("%s", flow.method_name().c_str());
+  ImGui::TextWrapped("%s", flow.method_name().c_str());
   ImGui::Text("flow median %.2f ms   p95 %.2f ms   (%zu frames)", ms.median, ms.p95,
               flow.flow_ms().size());
   const auto& history = flow.flow_ms();

@@ -1,7 +1,8 @@
 # fovea-flow eval with the learned rows loaded: the tiny fixture model (random weights, so its
 # EPE means nothing) as both --fovea-fp32 and --fovea-int8 on a synthetic pair, checking that
-# fovea_fp32, fovea_int8 (the network and the patch search), fovea_int8_net (the network alone)
-# and fovea_int8_dis run at two thread counts and land in the JSON, and
+# fovea_fp32, fovea_int8 (the network and the patch search), fovea_int8_net (the network alone),
+# fovea_int8_dis and fovea_int8_fast (given with --fovea-int8-fast) run at two thread counts and
+# land in the JSON, and
 # that a model path that does not load stops the tool with the loader's message.
 # -DTOOL=<fovea-flow> -DMODEL=<tests/fixtures/flow_tiny_fp32.fvm> -DOUT=<scratch dir>
 file(REMOVE_RECURSE "${OUT}")
@@ -13,15 +14,16 @@ if(NOT code EQUAL 0)
   message(FATAL_ERROR "synth-pair failed (${code})")
 endif()
 execute_process(COMMAND "${TOOL}" eval "${OUT}/shift_pair" --threads 1,2 --runs 1
-                        --methods dis_fast,fovea_fp32,fovea_int8,fovea_int8_net,fovea_int8_dis
-                        --fovea-fp32 "${MODEL}" --fovea-int8 "${MODEL}" --json "${OUT}/eval.json"
+                        --methods dis_fast,fovea_fp32,fovea_int8,fovea_int8_net,fovea_int8_dis,fovea_int8_fast
+                        --fovea-fp32 "${MODEL}" --fovea-int8 "${MODEL}" --fovea-int8-fast "${MODEL}"
+                        --json "${OUT}/eval.json"
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE code)
 message("${out}")
 if(NOT code EQUAL 0)
   message(FATAL_ERROR "eval with the learned rows failed (${code}): ${err}")
 endif()
 file(READ "${OUT}/eval.json" json)
-foreach(method fovea_fp32 fovea_int8 fovea_int8_net fovea_int8_dis)
+foreach(method fovea_fp32 fovea_int8 fovea_int8_net fovea_int8_dis fovea_int8_fast)
   string(JSON available GET "${json}" methods ${method} available)
   string(JSON epe GET "${json}" methods ${method} epe)
   string(JSON ms1 GET "${json}" methods ${method} pairs shift_pair ms_by_threads 1)

@@ -81,6 +81,16 @@ std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options) {
                   "the INT8 network's flow polished by OpenCV's variational refinement at 1/4 of "
                   "the frame",
                   options),
+      // A faster configuration: the same weights exported at half the input size
+      // (models/flow/flow_int8_224x512.fvm), refined by the patch search and the variational
+      // refinement (models/flow/README.md, session 7).
+      {"fovea_int8_fast",
+       "fovea's fast configuration: the half-size INT8 network, DIS's patch inverse search at "
+       "1/2 and the variational refinement at 1/4 (--fovea-int8-fast MODEL)",
+       [threads = options.threads, model = options.fovea_int8_fast_model] {
+         return make_learned_flow("fovea_int8_fast", model, "--fovea-int8-fast", threads,
+                                  vision::FlowRefinement::kPatchSearchVariational);
+       }},
   };
 }
 

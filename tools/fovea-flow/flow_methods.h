@@ -5,7 +5,8 @@
 //
 // Adding a method is one entry in flow_methods.cpp. The learned rows (fovea_fp32, fovea_int8:
 // fovea's flow as it ships, the network refined by DIS's patch inverse search; fovea_*_net, the
-// network alone; fovea_int8_psvr, _dis and _vr, other refinements) are
+// network alone; fovea_int8_psvr, _dis and _vr, other refinements; fovea_int8_fast, a
+// half-size network with the patch search and the variational refinement) are
 // vision::LearnedOpticalFlow on the model files given.
 
 #include <functional>
@@ -25,9 +26,10 @@ struct FlowMethod {
 };
 
 struct FlowMethodOptions {
-  std::string fovea_fp32_model;  // --fovea-fp32 PATH
-  std::string fovea_int8_model;  // --fovea-int8 PATH
-  int threads = 1;               // the first --threads count: what the learned models compile for
+  std::string fovea_fp32_model;       // --fovea-fp32 PATH
+  std::string fovea_int8_model;       // --fovea-int8 PATH
+  std::string fovea_int8_fast_model;  // --fovea-int8-fast PATH
+  int threads = 1;  // the first --threads count: what the learned models compile for
 };
 
 std::vector<FlowMethod> flow_methods(const FlowMethodOptions& options);

@@ -28,6 +28,7 @@ using namespace fovea::flow_tool;
 constexpr const char* kUsage = R"(usage:
   fovea-flow eval DIR... [--threads 1,2] [--methods NAME,...] [--runs N] [--out DIR]
                   [--json PATH] [--fovea-fp32 MODEL] [--fovea-int8 MODEL]
+                  [--fovea-int8-fast MODEL]
       Each DIR holds frame1.png, frame2.png and flow_gt.flo (Middlebury .flo), and optionally
       occlusions.png (white = occluded) and invalid.png (white = no ground truth; those pixels
       are left out of every EPE, as are .flo "unknown" pixels). Prints per pair and per group
@@ -43,8 +44,10 @@ constexpr const char* kUsage = R"(usage:
       at half the frame's size), fovea_fp32_net and fovea_int8_net (the network alone),
       fovea_int8_psvr (fovea_int8, then OpenCV's variational refinement), fovea_int8_dis (the
       INT8 network's flow as OpenCV DIS fast's start) and fovea_int8_vr (the INT8 network's
-      flow polished by the variational refinement); without them those rows say "not
-      available", and a model that does not load is an error.
+      flow polished by the variational refinement); --fovea-int8-fast loads the half-size INT8
+      model (models/flow/flow_int8_224x512.fvm) for the row fovea_int8_fast (the patch search
+      and the variational refinement after it). Without them those rows say "not available",
+      and a model that does not load is an error.
   fovea-flow synth-pair DIR [--size WxH] [--shift DX,DY | --rotate DEGREES]
       Writes a pair with exactly known flow into DIR (frame1.png, frame2.png, flow_gt.flo,
       occlusions.png): a smooth random texture moved by a translation (default 3,-2 px) or
@@ -117,6 +120,8 @@ int run_eval(int argc, char** argv) {
       method_options.fovea_fp32_model = value;
     } else if (arg == "--fovea-int8") {
       method_options.fovea_int8_model = value;
+    } else if (arg == "--fovea-int8-fast") {
+      method_options.fovea_int8_fast_model = value;
     } else {
       return fail("unknown option " + arg + " (see fovea-flow --help)");
     }
