@@ -19,6 +19,7 @@
 #include "fovea/core/reference_kernels.h"
 #include "support/float_cases.h"
 #include "support/int8_conv_cases.h"
+#include "support/test_models.h"
 
 namespace fovea {
 namespace {
@@ -134,19 +135,9 @@ std::shared_ptr<Model> float_warp_model(std::int64_t channels) {
 std::vector<float> run_float_io(const std::shared_ptr<Model>& model,
                                 const std::vector<std::vector<float>>& inputs, size_t outputs,
                                 int threads) {
-  auto context = InferenceContext::create(std::int64_t{64} << 20, threads);
-  REQUIRE(context.is_ok());
-  auto compiled = CompiledModel::create(**context, model);
-  REQUIRE_MESSAGE(compiled.is_ok(), compiled.status().to_string());
-  std::vector<std::span<const std::uint8_t>> ins;
-  for (const auto& v : inputs)
-    ins.push_back({reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * 4});
-  std::vector<float> y(outputs);
-  const std::span<std::uint8_t> outs[] = {
-      {reinterpret_cast<std::uint8_t*>(y.data()), y.size() * 4}};
-  const Status ran = (*compiled)->run(ins, outs);
-  REQUIRE_MESSAGE(ran.is_ok(), ran.to_string());
-  return y;
+  auto y = testing::run_float_io(model, inputs, outputs, threads);
+  REQUIRE_MESSAGE(y.is_ok(), y.status().to_string());
+  return std::move(*y);
 }
 
 TEST_CASE("INT8 Warp: the quantizer keeps Warp in INT8, its flow FP32, and follows the float") {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "fovea/core/compiled_model.h"
 #include "fovea/core/graph_builder.h"
 
 namespace fovea::testing {
@@ -103,6 +104,23 @@ std::vector<float> image_input(int variant) {
     image[i] = std::cos(0.11f * float(i) + 0.7f * float(variant)) +
                0.3f * std::sin(0.031f * float(i * (variant + 1)));
   return image;
+}
+
+Result<std::vector<float>> run_float_io(const std::shared_ptr<Model>& model,
+                                        const std::vector<std::vector<float>>& inputs,
+                                        size_t outputs, int threads) {
+  auto context = InferenceContext::create(std::int64_t{64} << 20, threads);
+  if (!context) return context.status();
+  auto compiled = CompiledModel::create(**context, model);
+  if (!compiled) return compiled.status();
+  std::vector<std::span<const std::uint8_t>> ins;
+  for (const auto& v : inputs)
+    ins.push_back({reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * 4});
+  std::vector<float> y(outputs);
+  const std::span<std::uint8_t> outs[] = {
+      {reinterpret_cast<std::uint8_t*>(y.data()), y.size() * 4}};
+  FOVEA_RETURN_IF_ERROR((*compiled)->run(ins, outs));
+  return y;
 }
 
 }  // namespace fovea::testing

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fovea/core/model.h"
+#include "fovea/core/status.h"
 
 namespace fovea::testing {
 
@@ -24,5 +25,11 @@ std::shared_ptr<Model> deep_model(const std::string& name, int channels, int dep
 
 // A deterministic 16x16x3 image; `variant` changes its pattern.
 std::vector<float> image_input(int variant = 0);
+
+// Runs `model` (float inputs and one float output of `outputs` values) once on a fresh context
+// of `threads` threads.
+Result<std::vector<float>> run_float_io(const std::shared_ptr<Model>& model,
+                                        const std::vector<std::vector<float>>& inputs,
+                                        size_t outputs, int threads);
 
 }  // namespace fovea::testing
