@@ -132,13 +132,7 @@ std::shared_ptr<Model> float_warp_model(std::int64_t channels) {
   return model;
 }
 
-std::vector<float> run_float_io(const std::shared_ptr<Model>& model,
-                                const std::vector<std::vector<float>>& inputs, size_t outputs,
-                                int threads) {
-  auto y = testing::run_float_io(model, inputs, outputs, threads);
-  REQUIRE_MESSAGE(y.is_ok(), y.status().to_string());
-  return std::move(*y);
-}
+using testing::run_float_io;
 
 TEST_CASE("INT8 Warp: the quantizer keeps Warp in INT8, its flow FP32, and follows the float") {
   const std::int64_t channels = 24;
@@ -174,11 +168,7 @@ TEST_CASE("INT8 Warp: the quantizer keeps Warp in INT8, its flow FP32, and follo
   const auto want = run_float_io(float_model, inputs, outputs, 1);
   for (int threads : {1, 3}) {
     const auto got = run_float_io(int8_model, inputs, outputs, threads);
-    double dot = 0, nw = 0, ng = 0;
-    for (size_t k = 0; k < outputs; ++k)
-      dot += double(got[k]) * want[k], nw += double(want[k]) * want[k],
-          ng += double(got[k]) * got[k];
-    CHECK(dot / std::sqrt(nw * ng) > 0.999);
+    CHECK(testing::cosine(got, want) > 0.999);
   }
 }
 

@@ -106,21 +106,29 @@ std::vector<float> image_input(int variant) {
   return image;
 }
 
-Result<std::vector<float>> run_float_io(const std::shared_ptr<Model>& model,
-                                        const std::vector<std::vector<float>>& inputs,
-                                        size_t outputs, int threads) {
+std::vector<float> run_float_io(const std::shared_ptr<Model>& model,
+                                const std::vector<std::vector<float>>& inputs, size_t outputs,
+                                int threads) {
   auto context = InferenceContext::create(std::int64_t{64} << 20, threads);
-  if (!context) return context.status();
+  REQUIRE(context.is_ok());
   auto compiled = CompiledModel::create(**context, model);
-  if (!compiled) return compiled.status();
+  REQUIRE_MESSAGE(compiled.is_ok(), compiled.status().to_string());
   std::vector<std::span<const std::uint8_t>> ins;
   for (const auto& v : inputs)
     ins.push_back({reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * 4});
   std::vector<float> y(outputs);
   const std::span<std::uint8_t> outs[] = {
       {reinterpret_cast<std::uint8_t*>(y.data()), y.size() * 4}};
-  FOVEA_RETURN_IF_ERROR((*compiled)->run(ins, outs));
+  const Status ran = (*compiled)->run(ins, outs);
+  REQUIRE_MESSAGE(ran.is_ok(), ran.to_string());
   return y;
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0, na = 0, nb = 0;
+  for (size_t k = 0; k < a.size() && k < b.size(); ++k)
+    dot += double(a[k]) * b[k], na += double(a[k]) * a[k], nb += double(b[k]) * b[k];
+  return dot / std::sqrt(na * nb);
 }
 
 }  // namespace fovea::testing

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "fovea/core/model.h"
-#include "fovea/core/status.h"
 
 namespace fovea::testing {
 
@@ -27,9 +26,12 @@ std::shared_ptr<Model> deep_model(const std::string& name, int channels, int dep
 std::vector<float> image_input(int variant = 0);
 
 // Runs `model` (float inputs and one float output of `outputs` values) once on a fresh context
-// of `threads` threads.
-Result<std::vector<float>> run_float_io(const std::shared_ptr<Model>& model,
-                                        const std::vector<std::vector<float>>& inputs,
-                                        size_t outputs, int threads);
+// of `threads` threads; a failure fails the test.
+std::vector<float> run_float_io(const std::shared_ptr<Model>& model,
+                                const std::vector<std::vector<float>>& inputs, size_t outputs,
+                                int threads);
+
+// Cosine similarity of two equally long vectors, in double.
+double cosine(const std::vector<float>& a, const std::vector<float>& b);
 
 }  // namespace fovea::testing
