@@ -205,6 +205,7 @@ Result<std::unique_ptr<CompiledModel>> CompiledModel::create(InferenceContext& c
     if (compiled->kernels_[k]->has_weights())
       budget.register_evictable(compiled->owner_, compiled->layers_.back().get());
   }
+  compiled->alone_layer_ms_.assign(compiled->layers_.size(), 0.0);
   return compiled;
 }
 
@@ -432,29 +433,64 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     std::memcpy(arena + plan_.offsets[static_cast<size_t>(graph.inputs[i])], inputs[i].data(),
                 inputs[i].size());
   const bool timed = !layer_seconds_.empty();
+  // Adaptive threading (parallelism_chooser.h): the leading `pooled_layers` run on the pool, the
+  // rest alone; runs that go alone time each layer, which is what a probe compares with.
+  const int layers = static_cast<int>(layers_.size());
   const bool adaptive = context_.threadpool() != nullptr && context_.adaptive_threads();
-  const bool pooled = context_.threadpool() != nullptr && (!adaptive || parallelism_.use_pool());
-  pthreadpool_t pool = pooled ? context_.threadpool() : nullptr;
-  last_run_used_pool_ = pooled;
+  int pooled_layers = context_.threadpool() != nullptr ? layers : 0;
+  if (adaptive) {
+    const ParallelismChooser::Next next = parallelism_.next();
+    pooled_layers = next == ParallelismChooser::Next::kPool    ? layers
+                    : next == ParallelismChooser::Next::kAlone ? 0
+                                                               : probe_layers_;
+  }
+  last_run_used_pool_ = pooled_layers == layers && layers > 0;
+  double pooled_ms = 0.0, alone_ms = 0.0;
   const auto run_started = std::chrono::steady_clock::now();
-  for (auto& layer : layers_) {
-    std::lock_guard layer_lock(layer->mutex);
-    layer->pinned = true;
+  for (int i = 0; i < layers; ++i) {
+    Layer& layer = *layers_[static_cast<size_t>(i)];
+    std::lock_guard layer_lock(layer.mutex);
+    layer.pinned = true;
+    const bool per_layer_clock = timed || (adaptive && pooled_layers < layers);
     std::chrono::steady_clock::time_point start;
-    if (timed) start = std::chrono::steady_clock::now();
-    Status status = ready_layer_locked(*layer, /*bind=*/true);
-    if (status.is_ok()) status = kernels_[layer->position]->run(pool);
-    if (timed)
-      layer_seconds_[layer->position] =
+    if (per_layer_clock) start = std::chrono::steady_clock::now();
+    Status status = ready_layer_locked(layer, /*bind=*/true);
+    if (status.is_ok())
+      status = kernels_[layer.position]->run(i < pooled_layers ? context_.threadpool() : nullptr);
+    if (per_layer_clock) {
+      const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    layer->pinned = false;
-    layer->needed = false;
+      if (timed) layer_seconds_[layer.position] = seconds;
+      if (i < pooled_layers) {
+        pooled_ms += seconds * 1e3;
+        alone_ms += alone_layer_ms_[static_cast<size_t>(i)];
+      } else if (adaptive) {
+        alone_layer_ms_[static_cast<size_t>(i)] = seconds * 1e3;
+      }
+    }
+    layer.pinned = false;
+    layer.needed = false;
     FOVEA_RETURN_IF_ERROR(status);
   }
-  if (adaptive)
-    parallelism_.record(pooled, std::chrono::duration<double, std::milli>(
-                                    std::chrono::steady_clock::now() - run_started)
-                                    .count());
+  if (adaptive) {
+    const double total_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_started)
+            .count();
+    if (pooled_layers == layers) {
+      parallelism_.record(true, total_ms);
+    } else if (pooled_layers == 0) {
+      parallelism_.record(false, total_ms);
+      // The next probe pools the leading layers that took kProbeShare of this run.
+      double all = 0.0, prefix = 0.0;
+      for (double ms : alone_layer_ms_) all += ms;
+      probe_layers_ = 0;
+      while (probe_layers_ < layers - 1 && prefix < ParallelismChooser::kProbeShare * all)
+        prefix += alone_layer_ms_[static_cast<size_t>(probe_layers_++)];
+      probe_layers_ = std::max(probe_layers_, 1);
+    } else {
+      parallelism_.record_probe(pooled_ms, alone_ms);
+    }
+  }
   for (size_t i = 0; i < outputs.size(); ++i)
     std::memcpy(outputs[i].data(), arena + plan_.offsets[static_cast<size_t>(graph.outputs[i])],
                 outputs[i].size());

@@ -145,9 +145,10 @@ class CompiledModel final {
   // Their accounted bytes (packed weights and kernel buffers), summed over every re-make.
   std::int64_t bytes_repacked() const noexcept { return bytes_repacked_.load(); }
 
-  // Whether the latest run used the context's thread pool: always with more than one thread,
-  // unless adaptive threading sent it to the caller's thread alone. Work that follows a run on
-  // the same pool (LearnedOpticalFlow's refinement) follows the same choice.
+  // Whether the latest run used the context's thread pool for every layer: always with more
+  // than one thread, unless adaptive threading ran it (or all but a probe's first layers) on
+  // the caller's thread. Work that follows a run on the same pool (LearnedOpticalFlow's
+  // refinement) follows the same choice.
   bool last_run_used_pool() const noexcept { return last_run_used_pool_.load(); }
   const ParallelismChooser& parallelism() const noexcept { return parallelism_; }
 
@@ -185,6 +186,10 @@ class CompiledModel final {
   std::span<double> layer_seconds_;  // set_layer_seconds(); guarded by mutex_
   ParallelismChooser parallelism_;   // guarded by mutex_
   std::atomic<bool> last_run_used_pool_{false};
+  // Adaptive threading: each layer's time in the latest run alone (a probe's reference), by
+  // position, and how many leading layers the next probe pools. Guarded by mutex_.
+  std::vector<double> alone_layer_ms_;
+  int probe_layers_ = 1;
 };
 
 }  // namespace fovea

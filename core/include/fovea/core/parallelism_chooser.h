@@ -7,9 +7,12 @@
 // dev machine with one core busy, the flow network took 564 ms a run on 2 threads against 11 ms
 // on one (docs/memory-budget.md, "Threads under contention"). A plugin inside a game engine lives
 // there. The chooser watches each run's wall time: once a pooled run is slower than running
-// alone (or than three times the best pooled run seen), later runs go alone, and a pooled run is
-// tried again after a while, the wait doubling each time the pool still loses. Without
-// contention it costs one run alone, the second, to learn what alone costs.
+// alone (or than three times the best pooled run seen), later runs go alone. Now and then a
+// probe runs only the model's first layers (about a tenth of a run) on the pool and compares
+// them with the same layers alone; the wait between probes doubles each time the pool still
+// loses, and a probe that wins brings the pool back. So a busy machine costs a stalled tenth of
+// a run now and then, not a stalled run. Without contention it costs one run alone, the
+// second, to learn what alone costs.
 
 #include <limits>
 
@@ -24,17 +27,24 @@ class ParallelismChooser {
   static constexpr double kSpikeOverBest = 3.0;
   static constexpr int kFirstProbeWait = 8;  // runs alone before the pool is tried again
   static constexpr int kLongestProbeWait = 512;
+  // A probe pools the leading layers that took at least this share of the last run alone.
+  static constexpr double kProbeShare = 0.1;
 
-  // For the next run: true = the thread pool, false = the caller's thread alone.
-  bool use_pool() const noexcept;
-  // After a run: how it ran and its wall time. The first run (packing, first touch of the
+  enum class Next { kPool, kAlone, kProbe };
+  // How the next run goes: every layer on the pool, every layer alone, or a probe (the leading
+  // layers on the pool, the rest alone).
+  Next next() const noexcept;
+  // After a run on the pool or alone: its wall time. The first run (packing, first touch of the
   // arena) says nothing about either way and is ignored.
   void record(bool used_pool, double milliseconds) noexcept;
+  // After a probe: its pooled layers' time, and the same layers' time in the last run alone.
+  void record_probe(double pooled_milliseconds, double alone_milliseconds) noexcept;
 
   // For reports and tests.
   bool contended() const noexcept { return alone_mode_; }
   int probe_wait() const noexcept { return probe_wait_; }
   int runs_alone() const noexcept { return runs_alone_; }
+  int probes() const noexcept { return probes_; }
 
  private:
   static constexpr double kUnknown = std::numeric_limits<double>::infinity();
@@ -45,6 +55,7 @@ class ParallelismChooser {
   int probe_wait_ = kFirstProbeWait;
   int until_probe_ = 0;
   int runs_alone_ = 0;  // over the chooser's life
+  int probes_ = 0;
 };
 
 }  // namespace fovea
