@@ -438,12 +438,12 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
   const int layers = static_cast<int>(layers_.size());
   const bool adaptive = context_.threadpool() != nullptr && context_.adaptive_threads();
   int pooled_layers = context_.threadpool() != nullptr ? layers : 0;
-  if (adaptive) {
-    const ParallelismChooser::Next next = parallelism_.next();
+  const ParallelismChooser::Next next =
+      adaptive ? parallelism_.next() : ParallelismChooser::Next::kPool;
+  if (adaptive)
     pooled_layers = next == ParallelismChooser::Next::kPool    ? layers
                     : next == ParallelismChooser::Next::kAlone ? 0
-                                                               : probe_layers_;
-  }
+                                                               : std::min(probe_layers_, layers);
   last_run_used_pool_ = pooled_layers == layers && layers > 0;
   double pooled_ms = 0.0, alone_ms = 0.0;
   const auto run_started = std::chrono::steady_clock::now();
@@ -451,7 +451,7 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     Layer& layer = *layers_[static_cast<size_t>(i)];
     std::lock_guard layer_lock(layer.mutex);
     layer.pinned = true;
-    const bool per_layer_clock = timed || (adaptive && pooled_layers < layers);
+    const bool per_layer_clock = timed || (adaptive && next != ParallelismChooser::Next::kPool);
     std::chrono::steady_clock::time_point start;
     if (per_layer_clock) start = std::chrono::steady_clock::now();
     Status status = ready_layer_locked(layer, /*bind=*/true);
@@ -476,9 +476,10 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
     const double total_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_started)
             .count();
-    if (pooled_layers == layers) {
+    // By what was planned, not by the count: a one-layer model's probe pools its one layer.
+    if (next == ParallelismChooser::Next::kPool) {
       parallelism_.record(true, total_ms);
-    } else if (pooled_layers == 0) {
+    } else if (next == ParallelismChooser::Next::kAlone) {
       parallelism_.record(false, total_ms);
       // The next probe pools the leading layers that took kProbeShare of this run.
       double all = 0.0, prefix = 0.0;
