@@ -72,6 +72,19 @@ TEST_CASE("a pool that never helps is left after the run alone shows it") {
   CHECK(tiny_model.alone > 80);
 }
 
+TEST_CASE("a probe only a little faster than alone does not bring the pool back") {
+  ParallelismChooser chooser;
+  Machine free_machine{6.0, 11.0};
+  free_machine.run(chooser, 10);
+  Machine busy{560.0, 12.0};
+  busy.run(chooser, 20);
+  REQUIRE(chooser.contended());
+  Machine noisy{11.5, 12.0};  // the pool about as fast as alone: contention, or noise
+  noisy.run(chooser, 200);
+  CHECK(chooser.contended());
+  CHECK(noisy.pooled == 0);
+}
+
 TEST_CASE("a spike over the best pooled run counts before any run alone") {
   ParallelismChooser chooser;
   chooser.record(true, 40.0);  // run 1: warm-up, ignored

@@ -32,7 +32,7 @@ void ParallelismChooser::record_probe(double pooled_milliseconds,
                                       double alone_milliseconds) noexcept {
   ++runs_;
   ++probes_;
-  if (pooled_milliseconds < alone_milliseconds) {
+  if (pooled_milliseconds < kProbeWinsBelow * alone_milliseconds) {
     alone_mode_ = false;
     probe_wait_ = kFirstProbeWait;
   } else {

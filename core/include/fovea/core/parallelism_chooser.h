@@ -29,6 +29,9 @@ class ParallelismChooser {
   static constexpr int kLongestProbeWait = 512;
   // A probe pools the leading layers that took at least this share of the last run alone.
   static constexpr double kProbeShare = 0.1;
+  // A probe brings the pool back only when its layers ran this much faster than alone: a
+  // lucky moment in the middle of contention must not buy a whole stalled run.
+  static constexpr double kProbeWinsBelow = 0.8;
 
   enum class Next { kPool, kAlone, kProbe };
   // How the next run goes: every layer on the pool, every layer alone, or a probe (the leading
