@@ -38,6 +38,8 @@ void to_rgba_bottom_up(const cv::Mat& bgr, std::vector<std::uint8_t>& out) {
 }  // namespace
 
 struct FlowScene::Methods {
+  // First, so that it is destroyed last: the flows' compiled models live in it.
+  std::unique_ptr<InferenceContext> context;
   std::unique_ptr<vision::LearnedOpticalFlow> fovea, fovea_fast;
   vision::DisOpticalFlow dis{vision::DisPreset::kFast};
   bool warm[3] = {false, false, false};  // by FlowMethod
@@ -55,39 +57,9 @@ struct FlowScene::Methods {
   }
 };
 
-FlowScene::FlowScene(FlowScene&& other) noexcept {
-  *this = std::move(other);
-}
-
-FlowScene& FlowScene::operator=(FlowScene&& other) noexcept {
-  if (this == &other) return *this;
-  if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
-  methods_.reset();  // its models live in context_
-  context_ = std::move(other.context_);
-  methods_ = std::move(other.methods_);
-  method_ = other.method_;
-  timed_method_ = other.timed_method_;
-  view = other.view;
-  overlay_blend = other.overlay_blend;
-  video_ = std::move(other.video_);
-  previous_ = std::move(other.previous_);
-  program_ = std::move(other.program_);
-  frame_texture_ = std::move(other.frame_texture_);
-  flow_texture_ = std::move(other.flow_texture_);
-  vertex_array_ = std::exchange(other.vertex_array_, 0);
-  frame_rgba_ = std::move(other.frame_rgba_);
-  flow_ms_ = std::move(other.flow_ms_);
-  color_radius_ = other.color_radius_;
-  frame_width_ = other.frame_width_;
-  frame_height_ = other.frame_height_;
-  description_ = std::move(other.description_);
-  return *this;
-}
-
-FlowScene::~FlowScene() {
-  methods_.reset();  // before context_, which holds its model
-  if (vertex_array_ != 0) glDeleteVertexArrays(1, &vertex_array_);
-}
+FlowScene::FlowScene(FlowScene&&) noexcept = default;
+FlowScene& FlowScene::operator=(FlowScene&&) noexcept = default;
+FlowScene::~FlowScene() = default;
 
 Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoOptions& options) {
   FlowScene scene;
@@ -111,15 +83,16 @@ Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoO
       options.flow_model.empty()
           ? (std::filesystem::path(FOVEA_SOURCE_DIR) / "models/flow/flow_int8.fvm").string()
           : options.flow_model;
+  scene.methods_ = std::make_unique<Methods>();
   auto context = InferenceContext::create(kCoreBudgetBytes, kFlowThreads);
   if (!context) return context.status();
-  scene.context_ = std::move(*context);
+  scene.methods_->context = std::move(*context);
   // Inside someone else's frame loop the other cores are often taken: runs go alone then.
-  scene.context_->set_adaptive_threads(true);
+  scene.methods_->context->set_adaptive_threads(true);
   vision::LearnedOpticalFlow::Options flow_options;
   flow_options.name = "fovea_int8";
   flow_options.threads = kFlowThreads;
-  flow_options.context = scene.context_.get();
+  flow_options.context = scene.methods_->context.get();
   auto fovea = vision::LearnedOpticalFlow::load(model_path, flow_options);
   if (!fovea) return fovea.status();
   flow_options.name = "fovea_int8_fast";
@@ -128,7 +101,6 @@ Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoO
       (std::filesystem::path(FOVEA_SOURCE_DIR) / "models/flow/flow_int8_224x512.fvm").string(),
       flow_options);
   if (!fovea_fast) return fovea_fast.status();
-  scene.methods_ = std::make_unique<Methods>();
   scene.methods_->fovea = std::move(*fovea);
   scene.methods_->fovea_fast = std::move(*fovea_fast);
   scene.methods_->fovea->set_threads(kFlowThreads);
@@ -153,12 +125,16 @@ Result<FlowScene> FlowScene::create(render::GpuMemoryLedger& ledger, const DemoO
       render::upload_flow_texture(ledger, scene.frame_width_, scene.frame_height_, white);
   if (!flow_texture) return flow_texture.status();
   scene.flow_texture_ = std::move(*flow_texture);
-  glGenVertexArrays(1, &scene.vertex_array_);
+  glGenVertexArrays(1, &scene.vertex_array_.id);
   scene.description_ = "optical flow of " + std::filesystem::path(video_path).filename().string() +
                        " (" + std::to_string(scene.frame_width_) + "x" +
                        std::to_string(scene.frame_height_) + "), " + std::to_string(kFlowThreads) +
                        " CPU threads";
   return scene;
+}
+
+const MemoryBudget& FlowScene::core_budget() const {
+  return methods_->context->budget();
 }
 
 bool FlowScene::runs_alone_now() const {
@@ -239,7 +215,7 @@ void FlowScene::draw() const {
   program_.set("u_flow", 1);
   program_.set("u_mode", view == FlowView::kSideBySide ? 0 : 1);
   program_.set("u_blend", overlay_blend);
-  glBindVertexArray(vertex_array_);
+  glBindVertexArray(vertex_array_.id);
   glDrawArrays(GL_TRIANGLES, 0, 3);
   glBindVertexArray(0);
   glViewport(viewport[0], viewport[1], viewport[2], viewport[3]);

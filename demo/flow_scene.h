@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <opencv2/core/mat.hpp>
@@ -56,14 +57,27 @@ class FlowScene {
   float color_radius() const noexcept { return color_radius_; }
   // The inference core the demo hosts, as an engine would: its byte budget (every byte the flow
   // network uses goes through it) and whether runs went to the caller's thread alone.
-  const MemoryBudget& core_budget() const { return context_->budget(); }
+  const MemoryBudget& core_budget() const;
   bool runs_alone_now() const;
 
  private:
   FlowScene() = default;
 
-  struct Methods;
-  std::unique_ptr<InferenceContext> context_;  // outlives methods_, which hold models in it
+  // The full-screen triangle's vertex array: it has no attributes, but ES 3 draws need one.
+  struct VertexArray {
+    GLuint id = 0;
+    VertexArray() = default;
+    VertexArray(VertexArray&& other) noexcept : id(std::exchange(other.id, 0)) {}
+    VertexArray& operator=(VertexArray&& other) noexcept {
+      std::swap(id, other.id);
+      return *this;
+    }
+    ~VertexArray() {
+      if (id != 0) glDeleteVertexArrays(1, &id);
+    }
+  };
+
+  struct Methods;  // the inference context and the flows in it, and DIS
   std::unique_ptr<Methods> methods_;
   FlowMethod method_ = FlowMethod::kFovea;
   FlowMethod timed_method_ = FlowMethod::kFovea;
@@ -72,7 +86,7 @@ class FlowScene {
   render::ShaderProgram program_;
   render::Texture2D frame_texture_;
   render::Texture2D flow_texture_;
-  GLuint vertex_array_ = 0;  // empty: the full-screen triangle needs no attributes
+  VertexArray vertex_array_;
   std::vector<std::uint8_t> frame_rgba_;
   std::vector<double> flow_ms_;
   float color_radius_ = 0.0f;

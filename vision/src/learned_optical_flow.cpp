@@ -308,7 +308,7 @@ Result<FlowField> LearnedOpticalFlow::compute_valid(const cv::Mat& frame1, const
       // On the pool only when the network's run was: adaptive threading may have found its
       // workers without cores.
       state.patch_search->set_parallel_for(
-          on_pool((*engine)->compiled->last_run_used_pool() ? context.threadpool() : nullptr));
+          on_pool(state.last_run_pooled ? context.threadpool() : nullptr));
       const Status refined = state.patch_search->refine(state.half1, state.half2, state.half_flow,
                                                         &state.half_confidence);
       if (!refined.is_ok()) return refined.with_context(name());

@@ -445,13 +445,13 @@ Status CompiledModel::run(std::span<const std::span<const std::uint8_t>> inputs,
                     : next == ParallelismChooser::Next::kAlone ? 0
                                                                : std::min(probe_layers_, layers);
   last_run_used_pool_ = pooled_layers == layers && layers > 0;
+  const bool per_layer_clock = timed || (adaptive && next != ParallelismChooser::Next::kPool);
   double pooled_ms = 0.0, alone_ms = 0.0;
   const auto run_started = std::chrono::steady_clock::now();
   for (int i = 0; i < layers; ++i) {
     Layer& layer = *layers_[static_cast<size_t>(i)];
     std::lock_guard layer_lock(layer.mutex);
     layer.pinned = true;
-    const bool per_layer_clock = timed || (adaptive && next != ParallelismChooser::Next::kPool);
     std::chrono::steady_clock::time_point start;
     if (per_layer_clock) start = std::chrono::steady_clock::now();
     Status status = ready_layer_locked(layer, /*bind=*/true);

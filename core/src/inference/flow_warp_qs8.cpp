@@ -1,9 +1,9 @@
 // INT8 Warp, reference::warp_qs8's arithmetic exactly: float weights, the taps multiplied and
 // added in the same order, never fused (this file and the reference build with
 // -ffp-contract=off), and vcvtps2dq rounds half to even as nearbyint does, so outputs equal the
-// reference's byte for byte. A pixel's taps are worked out once; on AVX-512 BW its channels go
-// 16 at a time (the last block masked). It replaces a dequantize, the FP32 warp and a quantize:
-// a quarter of the bytes read and written.
+// reference's byte for byte. On AVX-512 BW, 16 pixels' taps are worked out at once
+// (warp_taps_avx512.h) and each pixel's channels go 16 at a time (the last block masked). It
+// replaces a dequantize, the FP32 warp and a quantize: a quarter of the bytes read and written.
 
 #include <algorithm>
 #include <cmath>
