@@ -22,6 +22,14 @@ to that fraction of the large-motion training pairs; 0, the default, is the stre
 F > 0 each validation also reports the EPE on 16 pairs that all have one (seeds from 970,000,000;
 never used for training nor for the 960,000,000 held-out sweep set); best.pt stays chosen on the
 96 ordinary pairs.
+
+`--int8-sim INT8_FVM` (session 8) trains for INT8 fidelity: besides the FP32 loss, the same
+weights run as the INT8 model runs them (int8_sim.py: every INT8 tensor on its own 8-bit grid,
+ranges starting from INT8_FVM's and following the batches' 0.1/99.9th percentiles), with the
+EPE of that output and `--consistency L` times the mean distance between the INT8 and FP32
+outputs (1/4 resolution, input pixels) added to the loss. FP32 throughout (no bf16, no TF32):
+the target is the C++ FP32 model. Each validation adds the INT8 output's EPE and its distance to
+the FP32 one. Checkpoints carry the ranges (`sim_ranges`).
 """
 import argparse
 import math
@@ -35,6 +43,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from network import COARSEST, LEVELS, FlowNet, count, pack_pair, resize  # noqa: E402
 from batch_stream import BatchStream  # noqa: E402
+from int8_sim import Int8Sim  # noqa: E402
 from qat import enable_qat, load_weights, weights  # noqa: E402
 from synth import TextureBank, make_batch  # noqa: E402
 
@@ -54,7 +63,8 @@ def epe_map(pred, gt):
     return torch.sqrt(((pred - gt) ** 2).sum(1) + 1e-8)
 
 
-def losses(net, batch, robust=False):
+def losses(net, batch, robust=False, sim=None, consistency=0.0):
+    """(loss, per-pixel EPE of the output that is reported: the INT8 one under `sim`)."""
     x = pack_pair(batch["img1"], batch["img2"])
     gt = batch["flow"]
     H, W = gt.shape[2:]
@@ -67,6 +77,10 @@ def losses(net, batch, robust=False):
         s = 2 ** l
         gl = F.avg_pool2d(gt, s)
         loss = loss + LEVEL_W[l] * f(epe_map(flows[l].float() * s, gl)).mean()
+    if sim is not None:
+        out_q = sim(x)
+        e = epe_map(resize(out_q, H, W), gt)
+        loss = loss + f(e).mean() + consistency * epe_map(out_q, out.float()).mean()
     return loss, e.detach()
 
 
@@ -126,6 +140,10 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--qat", action="store_true",
                     help="quantization-aware: INT8 convolutions see fake-quantized weights and inputs (qat.py)")
+    ap.add_argument("--int8-sim", default="",
+                    help="an INT8 .fvm: also train the weights as that model runs them (int8_sim.py)")
+    ap.add_argument("--consistency", type=float, default=4.0,
+                    help="with --int8-sim: weight of the INT8-to-FP32 output distance in the loss")
     ap.add_argument("--workers", type=int, default=0,
                     help="processes rendering batches ahead (batch_stream.py); 0 renders in this one")
     a = ap.parse_args()
@@ -141,10 +159,13 @@ def main():
         log_f.flush()
 
     dev = torch.device(a.device)
+    assert not (a.qat and a.int8_sim), "--qat and --int8-sim are two ways of the same thing: pick one"
+    if a.int8_sim:
+        a.amp = "none"
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = not a.int8_sim
+        torch.backends.cudnn.allow_tf32 = not a.int8_sim
     H, W = map(int, a.crop.split("x"))
     stride = 2 ** COARSEST
     assert H % stride == 0 and W % stride == 0, f"--crop must be a multiple of {stride}"
@@ -153,6 +174,7 @@ def main():
     if a.qat:
         enable_qat(net)
     net = net.to(dev)
+    sim = Int8Sim(net, a.int8_sim).to(dev) if a.int8_sim else None
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.wd)
     step, best = 0, float("inf")
     last = os.path.join(a.run, "last.pt")
@@ -162,6 +184,9 @@ def main():
         if "opt" in ck:  # the committed checkpoints hold the weights only; AdamW restarts its moments
             opt.load_state_dict(ck["opt"])
         step, best = ck["step"], ck["best"]
+        if sim is not None and "sim_ranges" in ck:
+            sim.ranges.copy_(ck["sim_ranges"])
+            sim.seen.fill_(True)
         log(f"# resumed from {last} at step {step} (best val EPE {best:.3f})")
     else:
         if a.init:
@@ -172,6 +197,7 @@ def main():
     log(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
         f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
         f"total steps {a.total_steps} (phase from {a.phase_start}), lr {a.lr}, robust {a.robust}, qat {a.qat}"
+        + (f", int8 sim {a.int8_sim} (consistency {a.consistency}, FP32)" if sim is not None else "")
         + (f", sweep frac {a.sweep_frac}, seed {a.seed}" if a.sweep_frac else ""))
 
     val_seeds = list(range(900_000_000, 900_000_000 + a.val_count))
@@ -193,7 +219,9 @@ def main():
 
     def validate():
         net.eval()
-        tot = {"all": [], "small": [], "large": [], "zero": [], "sweep": [], "sweep_zero": []}
+        tot = {"all": [], "small": [], "large": [], "zero": [], "sweep": [], "sweep_zero": [], "int8": [], "gap": []}
+        if sim is not None:
+            sim.eval()
         with torch.no_grad():
             for b in val_sweep:
                 out, _ = net(pack_pair(b["img1"], b["img2"]))
@@ -203,20 +231,33 @@ def main():
                 out, _ = net(pack_pair(b["img1"], b["img2"]))
                 e = epe_map(resize(out.float(), H, W), b["flow"]).mean((1, 2))
                 z = b["flow"].norm(dim=1).mean((1, 2))
+                if sim is not None:
+                    out_q = sim(pack_pair(b["img1"], b["img2"]))
+                    tot["int8"] += epe_map(resize(out_q, H, W), b["flow"]).mean((1, 2)).tolist()
+                    tot["gap"] += epe_map(out_q, out.float()).mean((1, 2)).tolist()
                 for i, r in enumerate(b["regime"]):
                     tot["all"].append(e[i].item())
                     tot[r].append(e[i].item())
                     tot["zero"].append(z[i].item())
         net.train()
+        if sim is not None:
+            sim.train()
         return {k: sum(v) / max(1, len(v)) for k, v in tot.items()}
 
     def sweep_txt(v):
-        return f"; sweep {v['sweep']:.3f} (zero flow {v['sweep_zero']:.3f})" if val_sweep else ""
+        s = f"; sweep {v['sweep']:.3f} (zero flow {v['sweep_zero']:.3f})" if val_sweep else ""
+        return s + (f"; int8 epe {v['int8']:.3f}, int8-fp32 distance {v['gap']:.4f}" if sim is not None else "")
+
+    def sim_state():
+        return {"sim_ranges": sim.ranges.detach().cpu()} if sim is not None else {}
 
     autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.amp == "bf16" and dev.type == "cuda")
     net.train()
     stream = BatchStream(a.carry, dev, a.textures or None, H, W, a.batch, a.seed, step, a.workers, bank=bank,
                          sweep_frac=a.sweep_frac)
+    if sim is not None and step == 0:  # where fidelity training starts from
+        v = validate()
+        log(f"val step 0 epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} (zero flow {v['zero']:.3f}){sweep_txt(v)}")
     t_ckpt = time.time()
     t_log, n_log, loss_sum, epe_sum = time.time(), 0, 0.0, 0.0
     synth_mark = 0.0
@@ -229,7 +270,7 @@ def main():
             gparam["lr"] = lr_at(step, a)
         batch = stream.get()
         with autocast:
-            loss, e = losses(net, batch, a.robust)
+            loss, e = losses(net, batch, a.robust, sim, a.consistency)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -251,16 +292,16 @@ def main():
             log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} "
                 f"(zero flow {v['zero']:.3f}){' best' if improved else ''}{sweep_txt(v)}")
             if improved:
-                save(os.path.join(a.run, "best.pt"), {**weights(net), "step": step, "val": v})
+                save(os.path.join(a.run, "best.pt"), {**weights(net), **sim_state(), "step": step, "val": v})
         if time.time() - t_ckpt > a.ckpt_minutes * 60:
-            save(last, {**weights(net), "opt": opt.state_dict(), "step": step, "best": best})
+            save(last, {**weights(net), **sim_state(), "opt": opt.state_dict(), "step": step, "best": best})
             t_ckpt = time.time()
     stream.close()
     v = validate()
     if v["all"] < best:
         best = v["all"]
-        save(os.path.join(a.run, "best.pt"), {**weights(net), "step": step, "val": v})
-    save(last, {**weights(net), "opt": opt.state_dict(), "step": step, "best": best})
+        save(os.path.join(a.run, "best.pt"), {**weights(net), **sim_state(), "step": step, "val": v})
+    save(last, {**weights(net), **sim_state(), "opt": opt.state_dict(), "step": step, "best": best})
     log(f"val step {step} epe {v['all']:.3f} small {v['small']:.3f} large {v['large']:.3f} (zero flow {v['zero']:.3f}){sweep_txt(v)}")
     log(f"# stopped at step {step}: {done_reason}; {(time.time() - t_start) / 60:.1f} min; best val EPE {best:.3f}")
 
