@@ -29,7 +29,10 @@ ranges starting from INT8_FVM's and following the batches' 0.1/99.9th percentile
 EPE of that output and `--consistency L` times the mean distance between the INT8 and FP32
 outputs (1/4 resolution, input pixels) added to the loss. FP32 throughout (no bf16, no TF32):
 the target is the C++ FP32 model. Each validation adds the INT8 output's EPE and its distance to
-the FP32 one. Checkpoints carry the ranges (`sim_ranges`).
+the FP32 one. Checkpoints carry the ranges (`sim_ranges`). With `--teacher CKPT` the distance
+term pulls both outputs toward a frozen FP32 network's instead of toward each other (each at
+weight L): the INT8 output learns to agree with its FP32 self without the FP32 network drifting
+from the teacher's accuracy.
 """
 import argparse
 import math
@@ -63,7 +66,7 @@ def epe_map(pred, gt):
     return torch.sqrt(((pred - gt) ** 2).sum(1) + 1e-8)
 
 
-def losses(net, batch, robust=False, sim=None, consistency=0.0):
+def losses(net, batch, robust=False, sim=None, consistency=0.0, teacher=None):
     """(loss, per-pixel EPE of the output that is reported: the INT8 one under `sim`)."""
     x = pack_pair(batch["img1"], batch["img2"])
     gt = batch["flow"]
@@ -80,7 +83,13 @@ def losses(net, batch, robust=False, sim=None, consistency=0.0):
     if sim is not None:
         out_q = sim(x)
         e = epe_map(resize(out_q, H, W), gt)
-        loss = loss + f(e).mean() + consistency * epe_map(out_q, out.float()).mean()
+        loss = loss + f(e).mean()
+        if teacher is None:
+            loss = loss + consistency * epe_map(out_q, out.float()).mean()
+        else:
+            with torch.no_grad():
+                target = teacher(x)[0].float()
+            loss = loss + consistency * (epe_map(out_q, target).mean() + epe_map(out.float(), target).mean())
     return loss, e.detach()
 
 
@@ -144,6 +153,8 @@ def main():
                     help="an INT8 .fvm: also train the weights as that model runs them (int8_sim.py)")
     ap.add_argument("--consistency", type=float, default=4.0,
                     help="with --int8-sim: weight of the INT8-to-FP32 output distance in the loss")
+    ap.add_argument("--teacher", default="",
+                    help="with --int8-sim: a checkpoint whose frozen FP32 output both outputs are pulled toward")
     ap.add_argument("--workers", type=int, default=0,
                     help="processes rendering batches ahead (batch_stream.py); 0 renders in this one")
     a = ap.parse_args()
@@ -175,6 +186,12 @@ def main():
         enable_qat(net)
     net = net.to(dev)
     sim = Int8Sim(net, a.int8_sim).to(dev) if a.int8_sim else None
+    teacher = None
+    if a.teacher:
+        assert sim is not None, "--teacher goes with --int8-sim"
+        teacher = FlowNet()
+        teacher.load_state_dict(torch.load(a.teacher, map_location="cpu")["model"])
+        teacher = teacher.to(dev).eval().requires_grad_(False)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.wd)
     step, best = 0, float("inf")
     last = os.path.join(a.run, "last.pt")
@@ -198,6 +215,7 @@ def main():
         f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
         f"total steps {a.total_steps} (phase from {a.phase_start}), lr {a.lr}, robust {a.robust}, qat {a.qat}"
         + (f", int8 sim {a.int8_sim} (consistency {a.consistency}, FP32)" if sim is not None else "")
+        + (f", teacher {a.teacher}" if teacher is not None else "")
         + (f", sweep frac {a.sweep_frac}, seed {a.seed}" if a.sweep_frac else ""))
 
     val_seeds = list(range(900_000_000, 900_000_000 + a.val_count))
@@ -270,7 +288,7 @@ def main():
             gparam["lr"] = lr_at(step, a)
         batch = stream.get()
         with autocast:
-            loss, e = losses(net, batch, a.robust, sim, a.consistency)
+            loss, e = losses(net, batch, a.robust, sim, a.consistency, teacher)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
