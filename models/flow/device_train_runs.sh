@@ -33,6 +33,7 @@ if [ -n "${OUT:-}" ]; then
     mkdir -p "$OUT/$(basename "$run")"
     cp "$run"/train_log.txt "$run"/last.pt "$OUT/$(basename "$run")/" 2>/dev/null
     [ -f "$run/best.pt" ] && cp "$run/best.pt" "$OUT/$(basename "$run")/"
+    for v in "$run"/val_*.pt; do [ -f "$v" ] && cp "$v" "$OUT/$(basename "$run")/"; done
   done
 fi
 exit $rc

@@ -29,10 +29,11 @@ ranges starting from INT8_FVM's and following the batches' 0.1/99.9th percentile
 EPE of that output and `--consistency L` times the mean distance between the INT8 and FP32
 outputs (1/4 resolution, input pixels) added to the loss. FP32 throughout (no bf16, no TF32):
 the target is the C++ FP32 model. Each validation adds the INT8 output's EPE and its distance to
-the FP32 one. Checkpoints carry the ranges (`sim_ranges`). With `--teacher CKPT` the distance
-term pulls both outputs toward a frozen FP32 network's instead of toward each other (each at
-weight L): the INT8 output learns to agree with its FP32 self without the FP32 network drifting
-from the teacher's accuracy.
+the FP32 one. Checkpoints carry the ranges (`sim_ranges`). `--teacher CKPT` adds a frozen FP32
+network: `--teacher-int8 A` and `--teacher-fp32 B` weigh the distances of the INT8 and of the
+FP32 output to its output (B anchors the FP32 network to the teacher's accuracy while
+`--consistency` pulls the INT8 output toward it). Every validation also keeps its weights as
+RUN/val_STEP.pt, so a point of the accuracy-fidelity trade can be chosen afterwards.
 """
 import argparse
 import math
@@ -66,7 +67,7 @@ def epe_map(pred, gt):
     return torch.sqrt(((pred - gt) ** 2).sum(1) + 1e-8)
 
 
-def losses(net, batch, robust=False, sim=None, consistency=0.0, teacher=None):
+def losses(net, batch, robust=False, sim=None, consistency=0.0, teacher=None, to_teacher=(0.0, 0.0)):
     """(loss, per-pixel EPE of the output that is reported: the INT8 one under `sim`)."""
     x = pack_pair(batch["img1"], batch["img2"])
     gt = batch["flow"]
@@ -83,13 +84,12 @@ def losses(net, batch, robust=False, sim=None, consistency=0.0, teacher=None):
     if sim is not None:
         out_q = sim(x)
         e = epe_map(resize(out_q, H, W), gt)
-        loss = loss + f(e).mean()
-        if teacher is None:
-            loss = loss + consistency * epe_map(out_q, out.float()).mean()
-        else:
+        loss = loss + f(e).mean() + consistency * epe_map(out_q, out.float()).mean()
+        if teacher is not None:
             with torch.no_grad():
                 target = teacher(x)[0].float()
-            loss = loss + consistency * (epe_map(out_q, target).mean() + epe_map(out.float(), target).mean())
+            loss = loss + to_teacher[0] * epe_map(out_q, target).mean()
+            loss = loss + to_teacher[1] * epe_map(out.float(), target).mean()
     return loss, e.detach()
 
 
@@ -154,7 +154,9 @@ def main():
     ap.add_argument("--consistency", type=float, default=4.0,
                     help="with --int8-sim: weight of the INT8-to-FP32 output distance in the loss")
     ap.add_argument("--teacher", default="",
-                    help="with --int8-sim: a checkpoint whose frozen FP32 output both outputs are pulled toward")
+                    help="with --int8-sim: a checkpoint whose frozen FP32 output the outputs are pulled toward")
+    ap.add_argument("--teacher-int8", type=float, default=0.0, help="weight of the INT8 output's distance to the teacher's")
+    ap.add_argument("--teacher-fp32", type=float, default=0.0, help="weight of the FP32 output's distance to the teacher's")
     ap.add_argument("--workers", type=int, default=0,
                     help="processes rendering batches ahead (batch_stream.py); 0 renders in this one")
     a = ap.parse_args()
@@ -215,7 +217,7 @@ def main():
         f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
         f"total steps {a.total_steps} (phase from {a.phase_start}), lr {a.lr}, robust {a.robust}, qat {a.qat}"
         + (f", int8 sim {a.int8_sim} (consistency {a.consistency}, FP32)" if sim is not None else "")
-        + (f", teacher {a.teacher}" if teacher is not None else "")
+        + (f", teacher {a.teacher} (int8 {a.teacher_int8}, fp32 {a.teacher_fp32})" if teacher is not None else "")
         + (f", sweep frac {a.sweep_frac}, seed {a.seed}" if a.sweep_frac else ""))
 
     val_seeds = list(range(900_000_000, 900_000_000 + a.val_count))
@@ -288,7 +290,7 @@ def main():
             gparam["lr"] = lr_at(step, a)
         batch = stream.get()
         with autocast:
-            loss, e = losses(net, batch, a.robust, sim, a.consistency, teacher)
+            loss, e = losses(net, batch, a.robust, sim, a.consistency, teacher, (a.teacher_int8, a.teacher_fp32))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -311,6 +313,8 @@ def main():
                 f"(zero flow {v['zero']:.3f}){' best' if improved else ''}{sweep_txt(v)}")
             if improved:
                 save(os.path.join(a.run, "best.pt"), {**weights(net), **sim_state(), "step": step, "val": v})
+            if sim is not None:
+                save(os.path.join(a.run, f"val_{step}.pt"), {**weights(net), **sim_state(), "step": step, "val": v})
         if time.time() - t_ckpt > a.ckpt_minutes * 60:
             save(last, {**weights(net), **sim_state(), "opt": opt.state_dict(), "step": step, "best": best})
             t_ckpt = time.time()
