@@ -34,6 +34,8 @@ network: `--teacher-int8 A` and `--teacher-fp32 B` weigh the distances of the IN
 FP32 output to its output (B anchors the FP32 network to the teacher's accuracy while
 `--consistency` pulls the INT8 output toward it). Every validation also keeps its weights as
 RUN/val_STEP.pt, so a point of the accuracy-fidelity trade can be chosen afterwards.
+`--relative-px P` divides the INT8-to-FP32 distance by 1 + |FP32 flow| / P px: a relative error,
+as a cosine is, so the few fast pixels of a large-motion pair do not outweigh the slow ones.
 """
 import argparse
 import math
@@ -67,7 +69,8 @@ def epe_map(pred, gt):
     return torch.sqrt(((pred - gt) ** 2).sum(1) + 1e-8)
 
 
-def losses(net, batch, robust=False, sim=None, consistency=0.0, teacher=None, to_teacher=(0.0, 0.0)):
+def losses(net, batch, robust=False, sim=None, consistency=0.0, teacher=None, to_teacher=(0.0, 0.0),
+           relative_px=0.0):
     """(loss, per-pixel EPE of the output that is reported: the INT8 one under `sim`)."""
     x = pack_pair(batch["img1"], batch["img2"])
     gt = batch["flow"]
@@ -84,7 +87,10 @@ def losses(net, batch, robust=False, sim=None, consistency=0.0, teacher=None, to
     if sim is not None:
         out_q = sim(x)
         e = epe_map(resize(out_q, H, W), gt)
-        loss = loss + f(e).mean() + consistency * epe_map(out_q, out.float()).mean()
+        gap = epe_map(out_q, out.float())
+        if relative_px > 0:
+            gap = gap / (1.0 + out.detach().float().norm(dim=1) / relative_px)
+        loss = loss + f(e).mean() + consistency * gap.mean()
         if teacher is not None:
             with torch.no_grad():
                 target = teacher(x)[0].float()
@@ -155,6 +161,8 @@ def main():
                     help="with --int8-sim: weight of the INT8-to-FP32 output distance in the loss")
     ap.add_argument("--teacher", default="",
                     help="with --int8-sim: a checkpoint whose frozen FP32 output the outputs are pulled toward")
+    ap.add_argument("--relative-px", type=float, default=0.0,
+                    help="with --int8-sim: the INT8-to-FP32 distance relative to the flow, 1 + |flow| / P")
     ap.add_argument("--teacher-int8", type=float, default=0.0, help="weight of the INT8 output's distance to the teacher's")
     ap.add_argument("--teacher-fp32", type=float, default=0.0, help="weight of the FP32 output's distance to the teacher's")
     ap.add_argument("--workers", type=int, default=0,
@@ -216,7 +224,7 @@ def main():
     log(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
         f"torch {torch.__version__}, {len(bank.names)} textures, {bank.masks.shape[0]} masks, batch {a.batch}, crop {H}x{W}, "
         f"total steps {a.total_steps} (phase from {a.phase_start}), lr {a.lr}, robust {a.robust}, qat {a.qat}"
-        + (f", int8 sim {a.int8_sim} (consistency {a.consistency}, FP32)" if sim is not None else "")
+        + (f", int8 sim {a.int8_sim} (consistency {a.consistency}, relative px {a.relative_px}, FP32)" if sim is not None else "")
         + (f", teacher {a.teacher} (int8 {a.teacher_int8}, fp32 {a.teacher_fp32})" if teacher is not None else "")
         + (f", sweep frac {a.sweep_frac}, seed {a.seed}" if a.sweep_frac else ""))
 
@@ -290,7 +298,7 @@ def main():
             gparam["lr"] = lr_at(step, a)
         batch = stream.get()
         with autocast:
-            loss, e = losses(net, batch, a.robust, sim, a.consistency, teacher, (a.teacher_int8, a.teacher_fp32))
+            loss, e = losses(net, batch, a.robust, sim, a.consistency, teacher, (a.teacher_int8, a.teacher_fp32), a.relative_px)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
