@@ -147,3 +147,48 @@ class Int8Sim(nn.Module):
 def f2_name(level):
     """The tensor whose grid a level's warped features keep: f2's last layer at that level."""
     return {1: "f2.l1.c0", 2: "f2.l2.c0"}.get(level, f"f2.l{level}.c1")
+
+
+def main():
+    """Checks the simulation against int8_replay.py's replay of an INT8 file (which matches the
+    C++ model's cosine within ~0.001) on fovea-bench core's photo pairs:
+
+        /usr/bin/python3 models/flow/int8_sim.py CKPT FP32_FVM INT8_FVM
+    """
+    import argparse
+    import sys
+
+    import numpy as np
+    import int8_replay
+    import fvm_io
+    from network import FlowNet
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ckpt")
+    ap.add_argument("fp32")
+    ap.add_argument("int8")
+    a = ap.parse_args()
+    net = FlowNet()
+    net.load_state_dict(torch.load(a.ckpt, map_location="cpu")["model"])
+    net.eval()
+    sim = Int8Sim(net, a.int8).eval()
+    graph = fvm_io.read_fvm(a.fp32)
+    quant, int8_nodes = int8_replay.int8_activations(a.int8)
+    _, height, width, _ = graph["tensors"][graph["inputs"][0]]["shape"]
+    sims, replays, gaps = [], [], []
+    with torch.no_grad():
+        for _, x in int8_replay.photo_pairs(height, width):
+            t = torch.from_numpy(x).permute(0, 3, 1, 2)
+            fp, q = net(t)[0], sim(t)
+            r = int8_replay.run(graph, quant, x, int8_nodes)
+            sims.append(int8_replay.cosine(q, fp))
+            replays.append(int8_replay.cosine(r, fp))
+            gaps.append((q - r).abs().mean().item())
+    print(f"INT8 against FP32 output cosine, mean over {len(sims)} photo pairs: simulation "
+          f"{np.mean(sims):.4f}, replay {np.mean(replays):.4f}; simulation against replay: "
+          f"mean |difference| {np.mean(gaps):.4f} px")
+    sys.exit(0 if abs(np.mean(sims) - np.mean(replays)) < 0.005 else 1)
+
+
+if __name__ == "__main__":
+    main()
