@@ -5,8 +5,11 @@
 #   bash models/flow/device_train_runs.sh CARRY MINUTES RUN[:train.py args, comma-separated]...
 # e.g. bash models/flow/device_train_runs.sh .work/flow/carry 8.7 \
 #        .work/flow/runA:--lr=4e-4,--total-steps=40000 .work/flow/runB:--lr=4e-4,--robust
-# Each RUN resumes from RUN/last.pt when it is there; its log, last.pt and best.pt come back in
-# $OUT/<RUN's folder name>/, and its console output in $OUT/<RUN's folder name>.log.
+# Each RUN resumes from RUN/last.pt when it is there. What it made comes back as one file,
+# $OUT/<RUN's folder name>.tar (train_log.txt, last.pt, best.pt and any val_STEP.pt), beside its
+# console output, $OUT/<RUN's folder name>.log: a call returns at most 8 files (session 8 lost a
+# run's weights to that limit when each file came back alone), of 16 MiB each: last.pt is 5 MB
+# and each val_STEP.pt 1.7 MB, so keep a run's validations to about five. Unpack: tar xf NAME.tar.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 CARRY=$1 MIN=$2
@@ -30,10 +33,7 @@ for p in "${pids[@]}"; do wait "$p" || rc=1; done
 if [ -n "${OUT:-}" ]; then
   for spec in "$@"; do
     run=${spec%%:*}
-    mkdir -p "$OUT/$(basename "$run")"
-    cp "$run"/train_log.txt "$run"/last.pt "$OUT/$(basename "$run")/" 2>/dev/null
-    [ -f "$run/best.pt" ] && cp "$run/best.pt" "$OUT/$(basename "$run")/"
-    for v in "$run"/val_*.pt; do [ -f "$v" ] && cp "$v" "$OUT/$(basename "$run")/"; done
+    tar cf "$OUT/$(basename "$run").tar" -C "$(dirname "$run")" "$(basename "$run")" || rc=1
   done
 fi
 exit $rc
