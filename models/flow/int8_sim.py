@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from network import DECODER_SLOPE, DISP, LEVELS, correlation, resize, warp
+from qat import fake_quant_weight  # per output channel, qc8, as fovea-quantize makes them
 
 _SUBSAMPLE = 1 << 17
 
@@ -53,13 +54,6 @@ def _ranges_from_fvm(path):
     from int8_replay import int8_activations
     quant, _ = int8_activations(path)
     return {n: ((-128 - zp) * s, (127 - zp) * s) for n, (s, zp) in quant.items()}
-
-
-def fake_quant_weight(w):
-    """Per output channel, symmetric, [-127, 127] (qc8), as fovea-quantize makes them."""
-    scale = (w.detach().abs().amax(dim=(1, 2, 3)) / 127.0).clamp(min=1e-12)
-    zero = torch.zeros_like(scale, dtype=torch.int32)
-    return torch.fake_quantize_per_channel_affine(w.float(), scale, zero, 0, -127, 127)
 
 
 class Int8Sim(nn.Module):

@@ -48,7 +48,7 @@ class _Range(nn.Module):
         return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, -128, 127)
 
 
-def _fake_quant_weight(w):
+def fake_quant_weight(w):
     """Per output channel, symmetric, [-127, 127] (qc8)."""
     w = w.float()
     scale = (w.detach().abs().amax(dim=(1, 2, 3)) / 127.0).clamp(min=1e-12)
@@ -69,7 +69,7 @@ class _QatConv(nn.Module):
         chunks = torch.split(x, self.parts, dim=1)
         x = torch.cat([r(c) for r, c in zip(self.ranges, chunks)], 1)
         c = self.conv
-        return F.conv2d(x, _fake_quant_weight(c.weight), c.bias, c.stride, c.padding, c.dilation, c.groups)
+        return F.conv2d(x, fake_quant_weight(c.weight), c.bias, c.stride, c.padding, c.dilation, c.groups)
 
 
 def enable_qat(net):

@@ -256,11 +256,12 @@ def main():
                 tot["sweep"] += epe_map(resize(out.float(), H, W), b["flow"]).mean((1, 2)).tolist()
                 tot["sweep_zero"] += b["flow"].norm(dim=1).mean((1, 2)).tolist()
             for b in val:
-                out, _ = net(pack_pair(b["img1"], b["img2"]))
+                x = pack_pair(b["img1"], b["img2"])
+                out, _ = net(x)
                 e = epe_map(resize(out.float(), H, W), b["flow"]).mean((1, 2))
                 z = b["flow"].norm(dim=1).mean((1, 2))
                 if sim is not None:
-                    out_q = sim(pack_pair(b["img1"], b["img2"]))
+                    out_q = sim(x)
                     tot["int8"] += epe_map(resize(out_q, H, W), b["flow"]).mean((1, 2)).tolist()
                     tot["gap"] += epe_map(out_q, out.float()).mean((1, 2)).tolist()
                 for i, r in enumerate(b["regime"]):
